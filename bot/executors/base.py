@@ -1,0 +1,81 @@
+"""The seam between an approved proposal and the systems that carry it out.
+
+The approval path hands an :class:`ApplyRequest` to an :class:`Executor`; nothing else may.
+``prepare`` runs when a proposal is made (render + plan, no side effects on the cluster) and
+its output, hashed, is what the card shows; ``apply`` receives exactly that output back and
+must refuse if the hashes no longer match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Progress = Callable[[str], None]
+
+
+class PrepareRequest(BaseModel):
+    """What the executors need to render and plan a proposal (per-pod sizes, per workload)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str
+    revision: int = Field(ge=1)
+    workload: str
+    namespace: str
+    image: str = "registry.local/placeholder:latest"
+    replicas: int = Field(ge=1)
+    cpu_request: str
+    cpu_limit: str | None
+    memory_request: str
+    memory_limit: str | None
+    stateful: bool = False
+    storage_request: str | None = None
+    hpa: bool = False
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class PreparedChange(BaseModel):
+    """What the card shows and what apply must use, byte for byte."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manifest_yaml: str
+    manifest_sha256: str
+    plan_summary: str
+    plan_path: str | None = None
+    plan_sha256: str | None = None
+    objects: tuple[str, ...] = ()
+
+
+class ApplyRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str
+    revision: int
+    workload: str
+    namespace: str
+    approved_by: str
+    change: PreparedChange
+
+
+class ApplyStep(BaseModel):
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class ApplyResult(BaseModel):
+    ok: bool
+    steps: list[ApplyStep] = Field(default_factory=list)
+    error: str | None = None
+    failed_step: str | None = None
+    rolled_back: bool = False
+
+
+class Executor(Protocol):
+    def prepare(self, request: PrepareRequest) -> PreparedChange: ...
+
+    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult: ...
