@@ -42,7 +42,7 @@ def _available() -> list[Command]:
             if exc.name == f"bot.commands.{module_name}":
                 continue
             raise
-        found.append(module)  # type: ignore[arg-type]
+        found.append(module)
     return found
 
 
@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(p) for p in error["loc"])
         print(f"sizer: setting {where}: {error['msg']}", file=sys.stderr)
         return 2
-    command = next(c for c in commands if c.NAME == args.command)
+    command = next(c for c in commands if args.command == c.NAME)
     try:
         return command.run(args, settings)
     except UsageError as exc:

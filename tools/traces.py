@@ -124,9 +124,9 @@ def read_services(path: Path) -> dict[str, ServiceRecord]:
                 meta = ServiceMeta(
                     name=name,
                     system=system or None,
-                    language=language or None,  # type: ignore[arg-type]
+                    language=language or None,
                     framework=framework or None,
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     description=description,
                 )
             except ValidationError as exc:
@@ -160,9 +160,7 @@ class _PodColumns:
         )
 
 
-def read_usage(
-    path: Path, services: dict[str, ServiceRecord]
-) -> dict[str, dict[str, PodSeries]]:
+def read_usage(path: Path, services: dict[str, ServiceRecord]) -> dict[str, dict[str, PodSeries]]:
     pods: dict[str, dict[str, _PodColumns]] = {}
     owner: dict[str, str] = {}
     last: tuple[str, str, int] | None = None

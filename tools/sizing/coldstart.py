@@ -1,14 +1,31 @@
-"""Cold-start strategy: a new service's metadata and expected load + peers → a size."""
+"""Cold-start strategy: a new service's metadata and expected load + peers → a per-pod size.
+
+- Memory request: the median per-pod p95 memory of the most similar peers (see
+  :mod:`tools.sizing.peers`); memory rarely follows load, so it is not scaled by rps.
+- Memory limit: the peers' median peak, times a split-conformal multiplier. Every peer is
+  predicted the same way from the others; the multiplier is the ⌈(n+1)(1−α)⌉-th smallest of
+  the ratios actual peak / predicted peak, so about 1−α of services like these stay under
+  it. With fewer than 1/α − 1 peers the largest ratio is used and the confidence says so.
+- CPU request: ``idle + cost × rps`` per pod, both fitted on the peers' (p95 rps, p95 CPU)
+  with a Theil–Sen line (median of pairwise slopes: robust to one odd peer); the median peer
+  p95 when the load or the peers' rates are unknown.
+- CPU limit: by policy, none or a multiple of the request above the peers' bursts.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.sizing.models import Policy, Reason, Recommendation, ServiceMeta
+from tools.sizing.peers import PeerGroup, select_peers
 from tools.sizing.profiles import PeerProfile
+from tools.sizing.quantities import format_cpu, format_memory
 
 NAME = "sizer-coldstart"
 
@@ -26,9 +43,111 @@ class ColdStartInput(BaseModel):
 
 
 class ColdStartSettings(BaseModel):
+    """Tuning of the cold-start strategy; every field is bounded."""
+
     model_config = ConfigDict(frozen=True)
 
-    memory_margin: float = Field(0.2, ge=0, le=3)
+    min_peers: int = Field(3, ge=1, le=50, description="peers a tier needs to be used")
+    oom_risk: float = Field(
+        0.05, gt=0, lt=0.5, description="α: share of similar services allowed above the limit"
+    )
+    cpu_burst_ratio: float = Field(4.0, ge=1, le=50, description="CPU limit / request (burst)")
+    cpu_limit_floor: float = Field(0.1, ge=0, le=8, description="smallest CPU limit (burst)")
+    load_neighbours: int = Field(
+        8, ge=1, le=100, description="peers closest in per-pod rps used for memory"
+    )
+
+
+@dataclass(frozen=True)
+class CpuModel:
+    """Per-pod CPU p95 as idle + cost × rps, fitted on one peer group."""
+
+    idle_cores: float
+    cores_per_rps: float
+    group: PeerGroup
+    method: str
+
+    def cores(self, rps: float | None) -> float:
+        return self.idle_cores + self.cores_per_rps * (rps or 0.0)
+
+
+@dataclass(frozen=True)
+class PeakCalibration:
+    multiplier: float
+    peers: int
+    exact: bool
+
+
+def theil_sen(x: Sequence[float], y: Sequence[float]) -> tuple[float, float] | None:
+    """Median of pairwise slopes (>= 0) and median intercept; None without two distinct x."""
+    slopes = [
+        (y[j] - y[i]) / (x[j] - x[i]) for i, j in combinations(range(len(x)), 2) if x[j] != x[i]
+    ]
+    if not slopes:
+        return None
+    slope = max(float(np.median(slopes)), 0.0)
+    intercept = max(float(np.median([yi - slope * xi for xi, yi in zip(x, y, strict=True)])), 0.0)
+    return slope, intercept
+
+
+def fit_cpu_model(
+    meta: ServiceMeta,
+    similar: Sequence[str],
+    peers: Sequence[PeerProfile],
+    settings: ColdStartSettings | None = None,
+) -> CpuModel:
+    s = settings or ColdStartSettings()
+    group = select_peers(meta, similar, peers, s.min_peers)
+    known = [p for p in group.peers if p.rps_p95 is not None]
+    busy = [p for p in known if (p.rps_p95 or 0) > 0]
+    if len(busy) >= 2:
+        fit = theil_sen([p.rps_p95 or 0.0 for p in known], [p.cpu_p95 for p in known])
+        if fit is not None:
+            slope, intercept = fit
+            return CpuModel(intercept, slope, group, "Theil–Sen line of p95 CPU on p95 rps")
+    if busy:
+        cost = float(np.median([p.cpu_p95 / (p.rps_p95 or 1.0) for p in busy]))
+        return CpuModel(0.0, cost, group, "p95 CPU per p95 request/s of the peers")
+    median = float(np.median([p.cpu_p95 for p in group.peers]))
+    return CpuModel(median, 0.0, group, "median p95 CPU (no request rates to fit)")
+
+
+def closest_in_load(
+    peers: Sequence[PeerProfile], rps: float | None, k: int
+) -> tuple[PeerProfile, ...]:
+    """The k peers whose per-pod p95 rps is closest to ``rps`` on a log scale (all if unknown).
+
+    Services under more load hold more in memory (connections, buffers, caches), so among
+    similar services the ones with a similar load are the better guide.
+    """
+    known = [p for p in peers if p.rps_p95 is not None]
+    if rps is None or len(known) <= k:
+        return tuple(peers)
+    target = math.log1p(rps)
+    ranked = sorted(known, key=lambda p: (abs(math.log1p(p.rps_p95 or 0.0) - target), p.meta.name))
+    return tuple(ranked[:k])
+
+
+def calibrate_peak(peers: Sequence[PeerProfile], settings: ColdStartSettings) -> PeakCalibration:
+    """Split-conformal multiplier on the predicted peak, each peer predicted from the rest."""
+    ratios: list[float] = []
+    for peer in peers:
+        others = [p for p in peers if p is not peer]
+        if not others:
+            continue
+        group = select_peers(peer.meta, (), others, settings.min_peers)
+        near = closest_in_load(group.peers, peer.rps_p95, settings.load_neighbours)
+        predicted = float(np.median([p.mem_max for p in near]))
+        if predicted > 0 and peer.mem_max > 0:
+            ratios.append(peer.mem_max / predicted)
+    if not ratios:
+        return PeakCalibration(1.0, 0, False)
+    ratios.sort()
+    n = len(ratios)
+    rank = math.ceil((n + 1) * (1 - settings.oom_risk))
+    if rank <= n:
+        return PeakCalibration(max(ratios[rank - 1], 1.0), n, True)
+    return PeakCalibration(max(ratios[-1], 1.0), n, False)
 
 
 def recommend(
@@ -36,22 +155,129 @@ def recommend(
     peers: Sequence[PeerProfile],
     policy: Policy,
     settings: ColdStartSettings | None = None,
+    calibration: PeakCalibration | None = None,
 ) -> Recommendation:
-    settings = settings or ColdStartSettings()
-    same = [p for p in peers if p.meta.language == target.meta.language] or list(peers)
-    mem = float(np.median([p.mem_max for p in same])) * (1 + settings.memory_margin)
-    cpu = float(np.median([p.cpu_p95 for p in same]))
+    """Per-pod size for a service with no history of its own."""
+    s = settings or ColdStartSettings()
+    meta = target.meta
+    peers = [p for p in peers if p.meta.name != meta.name]
+    cpu_model = fit_cpu_model(meta, target.similar, peers, s)
+    group = select_peers(meta, target.similar, peers, s.min_peers)
+    calibration = calibration or calibrate_peak(peers, s)
+    names = group.names
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    window = f"{len(names)} peer service{'s' if len(names) != 1 else ''}: {group.tier}"
+
+    rps = target.rps_p95_per_pod
+    cpu_req = max(cpu_model.cores(rps), policy.min_cpu_cores)
+    load_text = (
+        f"{format_cpu(cpu_model.idle_cores)} idle + {cpu_model.cores_per_rps * 1000:.3g}m per "
+        f"request/s × {rps:.3g} req/s per pod"
+        if cpu_model.cores_per_rps > 0 and rps is not None
+        else f"median peer p95 CPU {format_cpu(cpu_model.idle_cores)}"
+    )
+    reasons = [
+        Reason(
+            field="cpu_request",
+            value=cpu_req,
+            statistic=cpu_model.method,
+            window=window,
+            peers=names,
+            text=f"{load_text}, from {shown}",
+        )
+    ]
+
+    near = closest_in_load(group.peers, rps, s.load_neighbours)
+    mem_p95 = float(np.median([p.mem_p95 for p in near]))
+    peak = float(np.median([p.mem_max for p in near]))
+    mem_lim = max(peak * calibration.multiplier, mem_p95, float(policy.min_memory_bytes))
+    mem_req = max(mem_p95, float(policy.min_memory_bytes))
+    coverage = (
+        f"covers {1 - s.oom_risk:.0%} of {calibration.peers} peers predicted the same way"
+        if calibration.exact
+        else f"the largest ratio among only {calibration.peers} peers (too few for "
+        f"{1 - s.oom_risk:.0%} coverage)"
+    )
+    if policy.memory_limit == "equal-request":
+        mem_req = mem_lim
+    reasons.append(
+        Reason(
+            field="memory_request",
+            value=mem_req,
+            statistic="median of peers' p95 of 5-min memory"
+            + (" (raised to the limit: policy equal-request)" if mem_req == mem_lim else ""),
+            window=window,
+            peers=names,
+            text=f"similar services use {format_memory(mem_p95)} at p95 ({shown})"
+            + ("; policy sets request = limit" if policy.memory_limit == "equal-request" else ""),
+        )
+    )
+    reasons.append(
+        Reason(
+            field="memory_limit",
+            value=mem_lim,
+            statistic="median of peers' peak memory × split-conformal multiplier",
+            window=window,
+            margin=calibration.multiplier - 1,
+            peers=names,
+            text=f"peers peak at {format_memory(peak)}; ×{calibration.multiplier:.2f} {coverage}",
+        )
+    )
+
+    cpu_lim: float | None = None
+    if policy.cpu_limit == "burst":
+        burst = float(np.median([p.cpu_max for p in group.peers]))
+        cpu_lim = max(cpu_req * s.cpu_burst_ratio, burst, s.cpu_limit_floor)
+        cpu_text = (
+            f"the largest of {s.cpu_burst_ratio:g}× the request, the peers' median burst "
+            f"{format_cpu(burst)} and {format_cpu(s.cpu_limit_floor)}"
+        )
+    else:
+        cpu_text = "policy sets no CPU limit; pods may use idle CPU on the node"
+    reasons.append(
+        Reason(
+            field="cpu_limit",
+            value=cpu_lim,
+            statistic="peers' median max CPU" if cpu_lim is not None else "policy",
+            window=window,
+            peers=names if cpu_lim is not None else (),
+            text=cpu_text,
+        )
+    )
+    confidence = coldstart_confidence(group, calibration)
+    reasons.append(
+        Reason(
+            field="confidence",
+            value=confidence,
+            statistic="peer similarity and count",
+            window=window,
+            text=f"confidence {confidence:.2f}: sized from {group.tier}, no history of its own",
+        )
+    )
     return Recommendation(
-        service=target.meta.name,
+        service=meta.name,
         strategy=NAME,
         replicas=target.replicas or policy.min_replicas,
-        cpu_request_cores=max(cpu, policy.min_cpu_cores),
-        cpu_limit_cores=None,
-        memory_request_bytes=int(mem),
-        memory_limit_bytes=int(mem),
-        confidence=0.3,
-        reasons=(
-            Reason(field="memory_request", value=mem, statistic="median peer max",
-                   window="peers", text="median of peers"),
-        ),
+        cpu_request_cores=cpu_req,
+        cpu_limit_cores=cpu_lim,
+        memory_request_bytes=math.ceil(mem_req),
+        memory_limit_bytes=math.ceil(mem_lim),
+        confidence=confidence,
+        reasons=tuple(reasons),
     )
+
+
+_TIER_CONFIDENCE = {
+    "named": 0.6,
+    "same language and framework": 0.5,
+    "same language": 0.4,
+    "same kind": 0.25,
+    "all services": 0.15,
+}
+
+
+def coldstart_confidence(group: PeerGroup, calibration: PeakCalibration) -> float:
+    """Lower than any right-size: no own history. More peers and exact coverage raise it."""
+    base = next((v for k, v in _TIER_CONFIDENCE.items() if group.tier.startswith(k)), 0.15)
+    count = min(len(group.peers) / 10, 1.0)
+    return round(base * (0.6 + 0.4 * count) * (1.0 if calibration.exact else 0.8), 3)

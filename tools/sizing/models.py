@@ -148,14 +148,26 @@ class Policy(BaseModel):
         "covers the predicted peak while the request tracks typical use",
     )
     cpu_limit: Literal["none", "burst"] = Field(
-        "burst", description="none: no CPU limit; burst: a limit above the predicted bursts"
+        "none",
+        description="none: no CPU limit, so bursts use idle node CPU instead of being "
+        "throttled; burst: a limit well above the largest burst seen",
     )
     min_replicas: int = Field(2, ge=1, le=50, description="spread across hypervisors")
     critical_min_replicas: int = Field(3, ge=1, le=50)
     max_replicas: int = Field(50, ge=1, le=1000)
     target_utilisation: float = Field(0.6, gt=0.05, le=0.95)
-    min_cpu_cores: float = Field(0.005, ge=0.001, le=4)
-    min_memory_bytes: int = Field(16 * 2**20, ge=2**20, le=2**34)
+    min_cpu_cores: float = Field(
+        0.001, ge=0.001, le=4, description="1m is the smallest CPU request Kubernetes accepts"
+    )
+    min_memory_bytes: int = Field(
+        6 * 2**20,
+        ge=2**20,
+        le=2**34,
+        description="6 MiB: the smallest memory limit container runtimes accept (Docker docs)",
+    )
+    max_pod_cpu_cores: float = Field(
+        1.0, gt=0, le=64, description="per-pod CPU at peak before scaling out instead of up"
+    )
 
 
 ReasonField = Literal[

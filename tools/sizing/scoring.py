@@ -48,9 +48,7 @@ def window_means(timestamps: IntArray, values: FloatArray, window_s: int = WINDO
 
 
 def pooled_window_means(pods: tuple[PodSeries, ...], memory: bool) -> FloatArray:
-    parts = [
-        window_means(p.timestamps, p.memory_bytes if memory else p.cpu_cores) for p in pods
-    ]
+    parts = [window_means(p.timestamps, p.memory_bytes if memory else p.cpu_cores) for p in pods]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 

@@ -1,0 +1,69 @@
+"""Small statistics the strategies share: weighted quantiles, recency weights, robust trend."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tools.sizing.models import FloatArray, IntArray, PodSeries
+from tools.sizing.scoring import WINDOW_S, window_means
+
+
+def window_series(pods: tuple[PodSeries, ...], memory: bool) -> tuple[IntArray, FloatArray]:
+    """5-minute means of all pods with the start time of each window (pods pooled)."""
+    stamps: list[IntArray] = []
+    values: list[FloatArray] = []
+    for pod in pods:
+        if not len(pod):
+            continue
+        values.append(window_means(pod.timestamps, pod.memory_bytes if memory else pod.cpu_cores))
+        stamps.append(np.unique(pod.timestamps // WINDOW_S) * WINDOW_S)
+    if not values:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(stamps), np.concatenate(values)
+
+
+def recency_weights(stamps: IntArray, now: int, half_life_h: float | None) -> FloatArray:
+    """Exponential decay by age; equal weights when no half-life is given."""
+    if half_life_h is None:
+        return np.ones(len(stamps))
+    age_h = np.maximum(now - stamps, 0) / 3600.0
+    return np.asarray(0.5 ** (age_h / half_life_h), dtype=np.float64)
+
+
+def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> float:
+    """Quantile of a weighted sample (midpoint rule); equals np.percentile's for equal weights
+    up to interpolation at the ends."""
+    if len(values) == 0:
+        raise ValueError("quantile of an empty sample")
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    w = weights[order]
+    total = float(w.sum())
+    if total <= 0:
+        return float(np.quantile(values, q))
+    cum = (np.cumsum(w) - 0.5 * w) / total
+    return float(np.interp(q, cum, v))
+
+
+def linear_trend(stamps: IntArray, values: FloatArray, bucket_s: int = 3600) -> tuple[float, float]:
+    """Slope (units per hour) of hourly medians and its R²; (0, 0) when it cannot be told.
+
+    Hourly medians make the fit robust to spikes and to how many pods report at once.
+    """
+    if len(values) < 3:
+        return 0.0, 0.0
+    keys = stamps // bucket_s
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    if len(uniq) < 4:
+        return 0.0, 0.0
+    medians = np.array([np.median(values[inverse == i]) for i in range(len(uniq))])
+    hours = (uniq - uniq[0]).astype(np.float64) * bucket_s / 3600.0
+    slope, intercept = np.polyfit(hours, medians, 1)
+    fitted = slope * hours + intercept
+    total = float(np.sum((medians - medians.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((medians - fitted) ** 2)) / total if total > 0 else 0.0
+    if not math.isfinite(slope) or not math.isfinite(r2):
+        return 0.0, 0.0
+    return float(slope), max(r2, 0.0)
