@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.settings import Settings
 
-COMMANDS = ("propose", "backtest", "load_trace", "verify", "serve", "ask", "audit")
+COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
 
 
 class UsageError(Exception):

@@ -49,7 +49,9 @@ class RightsizeSettings(BaseModel):
         le=1,
         description="request margin = this × dispersion (p95−p50)/p95 × (sqrt(24h/history)−1)",
     )
-    peak_margin: float = Field(0.08, ge=0, le=2, description="memory limit over max, stable use")
+    peak_margin: float = Field(
+        0.05, ge=0, le=2, description="memory limit over max for stable use and long history"
+    )
     peak_volatility: float = Field(
         0.6,
         ge=0,
@@ -57,7 +59,7 @@ class RightsizeSettings(BaseModel):
         description="extra limit margin × volatility², volatility = (max−p50)/max of memory",
     )
     peak_widening: float = Field(
-        0.05, ge=0, le=2, description="extra limit margin × (sqrt(24h/history)−1)"
+        0.05, ge=0, le=2, description="extra limit margin × sqrt(24h/history)"
     )
     trend_request_share: float = Field(
         0.5,
@@ -155,7 +157,11 @@ def recommend(
     mem_raw = history.concat("memory")
     mem_max = float(mem_raw.max())
     volatility = (mem_max - float(np.median(mem_raw))) / mem_max if mem_max > 0 else 0.0
-    peak_margin = s.peak_margin + s.peak_volatility * volatility**2 + s.peak_widening * widen
+    peak_margin = (
+        s.peak_margin
+        + s.peak_volatility * volatility**2
+        + s.peak_widening * math.sqrt(24.0 / max(hours, 0.25))
+    )
     peak_growth = slope_h * projection_h if growing else 0.0
     if policy.memory_limit == "equal-request":
         mem_req = max(mem_req, (mem_max + peak_growth) * (1 + peak_margin))

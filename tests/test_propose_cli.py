@@ -1,0 +1,117 @@
+import json
+
+import pytest
+import yaml
+
+from bot.cli import main
+from tools.catalog import load_catalog
+from tools.sizing.quantities import parse_cpu, parse_memory
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["propose", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_propose_prints_a_deployment_and_the_reasons(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "--name",
+        "items-api",
+        "--language",
+        "python",
+        "--framework",
+        "fastapi",
+        "--rps",
+        "50-100",
+        "--similar",
+        "recommendationservice",
+        "--namespace",
+        "team-a",
+    )
+    assert code == 0, err
+    manifest, why = out.split("---\n", 1)
+    doc = yaml.safe_load(manifest)
+    assert doc["kind"] == "Deployment" and doc["metadata"]["namespace"] == "team-a"
+    assert doc["spec"]["replicas"] >= 2
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    requests = container["resources"]["requests"]
+    limits = container["resources"]["limits"]
+    assert parse_memory(limits["memory"]) >= parse_memory(requests["memory"])
+    assert parse_cpu(requests["cpu"]) > 0
+    assert "recommendationservice" in why
+    for field in ("replicas", "cpu_request", "memory_request", "memory_limit"):
+        assert f"# {field}:" in why
+
+
+def test_propose_json_matches_the_engine(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--name", "cart-v2", "--language", "go", "--rps", "40", "--json")
+    assert code == 0
+    body = json.loads(out)
+    rec = body["recommendation"]
+    assert body["request"]["rps_low"] == body["request"]["rps_high"] == 40
+    assert rec["replicas"] >= 2 and rec["memory_limit_bytes"] >= rec["memory_request_bytes"]
+    assert {r["field"] for r in rec["reasons"]} >= {"replicas", "cpu_request", "memory_request"}
+
+
+def test_critical_services_get_three_replicas(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(
+        capsys, "--name", "pay", "--language", "java", "--rps", "1", "--critical", "--json"
+    )
+    assert code == 0 and json.loads(out)["recommendation"]["replicas"] == 3
+
+
+def test_unknown_similar_service_is_noted_not_fatal(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "--name",
+        "items-api",
+        "--language",
+        "python",
+        "--rps",
+        "5",
+        "--similar",
+        "recommendationservic",
+    )
+    assert code == 0
+    assert "no history for similar service 'recommendationservic'" in err
+    assert "did you mean recommendationservice" in err
+    code, _, err = run(capsys, "--name", "items-api", "--rps", "5", "--similar", "nope", "--strict")
+    assert code == 2 and err.startswith("sizer propose: --similar: no history")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--name", "Items_API", "--rps", "5"],
+            "--name 'Items_API' is not a valid Kubernetes name",
+        ),
+        (["--name", "a" * 64, "--rps", "5"], "at most 63 characters"),
+        (["--name", "items", "--rps", "abc"], "--rps 'abc': give requests per second"),
+        (["--name", "items", "--rps", "100-50"], "the range is reversed"),
+        (
+            ["--name", "items", "--rps", "5", "--language", "cobol"],
+            "--language 'cobol' is unknown; use one of: go",
+        ),
+        (["--name", "items", "--rps", "5", "--kind", "db"], "--kind 'db' is unknown"),
+        (["--name", "items", "--rps", "5", "--framework", "Fast API!"], "--framework"),
+        (["--name", "items", "--rps", "5", "--history", "/nonexistent"], "cannot read history"),
+    ],
+)
+def test_bad_flags_get_one_line_naming_the_fix(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2 and out == ""
+    assert message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bundled_catalog_is_the_mit_licensed_history() -> None:
+    catalog = load_catalog()
+    assert len(catalog) == 54
+    assert "nezha-online-boutique" in catalog.source
+    assert all(p.meta.system in {"online-boutique", "train-ticket"} for p in catalog)
+    assert catalog.get("adservice") is not None
