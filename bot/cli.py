@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
+        where = "__".join(str(p) for p in error["loc"]).upper()
         print(f"sizer: setting {where}: {error['msg']}", file=sys.stderr)
         return 2
     command = next(c for c in commands if args.command == c.NAME)

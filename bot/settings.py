@@ -15,7 +15,9 @@ from tools.sizing.models import Policy
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, env_nested_delimiter="__"
+    )
 
     # Slack
     slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
@@ -29,6 +31,22 @@ class Settings(BaseSettings):
     request_rate_metric: str = Field(
         "http_requests_total", validation_alias="SIZER_REQUEST_RATE_METRIC"
     )
+    prometheus_timeout_s: float = Field(
+        30.0, gt=0, le=600, validation_alias="SIZER_PROMETHEUS_TIMEOUT_S"
+    )
+    prometheus_scrape_interval_s: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        validation_alias="SIZER_PROMETHEUS_SCRAPE_INTERVAL_S",
+        description="cAdvisor scrape interval: resolution of per-sample statistics",
+    )
+    # kube_pod_labels label names (kube-state-metrics prefixes pod labels with "label_")
+    app_label: str = Field("label_app", validation_alias="SIZER_APP_LABEL")
+    language_label: str = Field("label_language", validation_alias="SIZER_LANGUAGE_LABEL")
+    framework_label: str = Field("label_framework", validation_alias="SIZER_FRAMEWORK_LABEL")
+    kind_label: str = Field("label_kind", validation_alias="SIZER_KIND_LABEL")
+    team_label: str = Field("label_team", validation_alias="SIZER_TEAM_LABEL")
 
     # LLM (the built-in planner is used when no base URL or key is set)
     openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
@@ -49,7 +67,11 @@ class Settings(BaseSettings):
     history_dir: Path | None = Field(
         None, validation_alias="SIZER_HISTORY_DIR", description="trace directory; bundled if unset"
     )
-    policy: Policy = Field(default_factory=Policy)
+    policy: Policy = Field(
+        default_factory=Policy,
+        validation_alias="SIZER_POLICY",
+        description="e.g. SIZER_POLICY__CPU_LIMIT=burst, SIZER_POLICY__MIN_REPLICAS=3",
+    )
 
     # Bot runtime
     workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")

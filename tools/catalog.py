@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from tools.sizing.coldstart import ColdStartSettings, PeakCalibration, calibrate_peak
 from tools.sizing.profiles import PeerProfile, profile_from_history
 from tools.traces import Trace, load_trace
 
@@ -23,6 +24,16 @@ BUNDLED = "peers.json"
 class PeerCatalog:
     profiles: tuple[PeerProfile, ...]
     source: str
+    _calibrations: dict[ColdStartSettings, PeakCalibration] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+
+    def peak_calibration(self, settings: ColdStartSettings) -> PeakCalibration:
+        """The conformal peak multiplier over the whole catalog, computed once per settings:
+        it costs O(n²) in peers and does not depend on the service being sized."""
+        if settings not in self._calibrations:
+            self._calibrations[settings] = calibrate_peak(self.profiles, settings)
+        return self._calibrations[settings]
 
     def __iter__(self) -> Iterator[PeerProfile]:
         return iter(self.profiles)

@@ -97,7 +97,13 @@ def propose(
         replicas=plan.replicas,
         similar=request.similar,
     )
-    sized = coldstart.recommend(target, peers, policy)
+    settings = coldstart.ColdStartSettings()
+    calibration = (
+        catalog.peak_calibration(settings)
+        if catalog.get(request.name) is None
+        else coldstart.calibrate_peak(peers, settings)
+    )
+    sized = coldstart.recommend(target, peers, policy, settings, calibration)
     warnings = tuple(
         Reason(
             field="confidence",
