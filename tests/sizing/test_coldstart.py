@@ -168,3 +168,16 @@ def test_equal_request_policy() -> None:
 def test_no_peers_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="no peer services"):
         coldstart.recommend(coldstart.ColdStartInput(meta=meta("go")), [], POLICY)
+
+
+def test_a_jvm_with_no_jvm_peers_gets_the_runtime_floor_as_limit() -> None:
+    rec = coldstart.recommend(coldstart.ColdStartInput(meta=meta("java", "grpc")), GO + PY, POLICY)
+    assert rec.memory_limit_bytes == 512 * MiB
+    reason = rec.reason("memory_limit")
+    assert reason is not None and "no other JVM service" in reason.text
+    # with JVM peers the floor does not apply: the peers speak for the runtime
+    with_peers = coldstart.recommend(
+        coldstart.ColdStartInput(meta=meta("java", "grpc")), CATALOG, POLICY
+    )
+    limit_reason = with_peers.reason("memory_limit")
+    assert limit_reason is not None and "no other JVM" not in limit_reason.text

@@ -18,8 +18,14 @@ def test_flat_usage_requests_match_usage_and_limit_covers_peak() -> None:
     rec = rightsize.recommend(h, POLICY)
     assert rec.cpu_request_cores == pytest.approx(0.2)
     assert rec.memory_request_bytes == pytest.approx(300 * MiB, abs=1)
-    # flat memory: volatility 0, 48 h history: margin 5 % + 5 % × sqrt(24/48)
-    assert rec.memory_limit_bytes == pytest.approx(300 * MiB * (1.05 + 0.05 * 0.5**0.5), rel=1e-6)
+    # flat memory: volatility 0, 48 h history: margin 5 % + 5 % × sqrt(24/48) = 8.5 %,
+    # less than the 96 MiB absolute headroom, which wins
+    assert rec.memory_limit_bytes == 396 * MiB
+    big = history(lambda t: np.full(len(t), 0.2), lambda t: np.full(len(t), 4096 * MiB), 48)
+    big_rec = rightsize.recommend(big, POLICY)
+    assert big_rec.memory_limit_bytes == pytest.approx(
+        4096 * MiB * (1.05 + 0.05 * 0.5**0.5), rel=1e-6
+    )
     assert rec.cpu_limit_cores is None  # default policy: no CPU limit
     assert rec.replicas == 1
 
@@ -58,7 +64,8 @@ def test_noisy_memory_is_not_mistaken_for_growth() -> None:
 def test_limits_widen_when_history_is_short() -> None:
     def margin(hours: float) -> float:
         h = history(noisy(0.2, 0.1), noisy(300 * MiB, 60 * MiB, seed=1), hours)
-        rec = rightsize.recommend(h, POLICY)
+        # relative margins only: the absolute headroom would hide them at this size
+        rec = rightsize.recommend(h, POLICY, rightsize.RightsizeSettings(peak_headroom_bytes=0))
         assert rec.memory_limit_bytes is not None
         return rec.memory_limit_bytes / float(h.concat("memory").max()) - 1
 
@@ -138,8 +145,9 @@ def test_scaling_usage_scales_the_size(scale: float, level: float, seed: int) ->
         12,
     )
     policy = Policy(min_cpu_cores=0.001, min_memory_bytes=2**20)
-    a = rightsize.recommend(base, policy)
-    b = rightsize.recommend(scaled, policy)
+    relative = rightsize.RightsizeSettings(peak_headroom_bytes=0)
+    a = rightsize.recommend(base, policy, relative)
+    b = rightsize.recommend(scaled, policy, relative)
     if a.cpu_request_cores > 0.002 and b.cpu_request_cores > 0.002:
         assert b.cpu_request_cores == pytest.approx(a.cpu_request_cores * scale, rel=1e-6)
     assert b.memory_request_bytes == pytest.approx(a.memory_request_bytes * scale, rel=1e-3)

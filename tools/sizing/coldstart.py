@@ -191,6 +191,9 @@ def recommend(
     mem_p95 = float(np.median([p.mem_p95 for p in near]))
     peak = float(np.median([p.mem_max for p in near]))
     mem_lim = max(peak * calibration.multiplier, mem_p95, float(policy.min_memory_bytes))
+    floor = runtime_floor(meta, group)
+    if floor is not None and floor[0] > mem_lim:
+        mem_lim = float(floor[0])
     mem_req = max(mem_p95, float(policy.min_memory_bytes))
     coverage = (
         f"covers {1 - s.oom_risk:.0%} of {calibration.peers} peers predicted the same way"
@@ -220,7 +223,12 @@ def recommend(
             window=window,
             margin=calibration.multiplier - 1,
             peers=names,
-            text=f"peers peak at {format_memory(peak)}; ×{calibration.multiplier:.2f} {coverage}",
+            text=f"peers peak at {format_memory(peak)}; ×{calibration.multiplier:.2f} {coverage}"
+            + (
+                f"; raised to {format_memory(floor[0])}: {floor[1]}"
+                if floor is not None and mem_lim == floor[0]
+                else ""
+            ),
         )
     )
 
@@ -265,6 +273,30 @@ def recommend(
         confidence=confidence,
         reasons=tuple(reasons),
     )
+
+
+# Memory a runtime needs whatever the workload, used only when the catalog holds no service
+# of that language (peers of another runtime say nothing about it). JVM: the Paketo / Cloud
+# Foundry Java memory calculator reserves, besides the heap, 240 MiB of code cache
+# (-XX:ReservedCodeCacheSize default with tiered compilation), 10 MiB of direct memory and
+# 250 threads × 1 MiB of stack, about 500 MiB in all.
+RUNTIME_LIMIT_FLOORS: dict[str, tuple[int, str]] = {
+    "java": (
+        512 * 2**20,
+        "no other JVM service to learn from, and a JVM reserves about 500 MiB besides its "
+        "heap (code cache 240 MiB, 250 thread stacks of 1 MiB, direct memory; Paketo Java "
+        "memory calculator defaults)",
+    ),
+}
+
+
+def runtime_floor(meta: ServiceMeta, group: PeerGroup) -> tuple[int, str] | None:
+    """The runtime's limit floor when the peers chosen are not of the service's language."""
+    if meta.language is None or meta.language not in RUNTIME_LIMIT_FLOORS:
+        return None
+    if any(p.meta.language == meta.language for p in group.peers):
+        return None
+    return RUNTIME_LIMIT_FLOORS[meta.language]
 
 
 _TIER_CONFIDENCE = {

@@ -76,6 +76,13 @@ class RightsizeSettings(BaseModel):
     cpu_limit_floor: float = Field(
         0.1, ge=0, le=8, description="smallest CPU limit: below ~100m CFS quotas throttle badly"
     )
+    peak_headroom_bytes: int = Field(
+        96 * 2**20,
+        ge=0,
+        le=2**34,
+        description="absolute headroom over the peak: transient extras (an exec'd shell, a "
+        "profiler, an injected fault) add about the same bytes whatever the service's size",
+    )
     min_windows: int = Field(6, ge=1, le=10_000, description="5-min windows needed at least")
 
 
@@ -163,18 +170,22 @@ def recommend(
         + s.peak_widening * math.sqrt(24.0 / max(hours, 0.25))
     )
     peak_growth = slope_h * projection_h if growing else 0.0
+    peak_cover = max(
+        (mem_max + peak_growth) * (1 + peak_margin), mem_max + peak_growth + s.peak_headroom_bytes
+    )
     if policy.memory_limit == "equal-request":
-        mem_req = max(mem_req, (mem_max + peak_growth) * (1 + peak_margin))
+        mem_req = max(mem_req, peak_cover)
         mem_lim = mem_req
         limit_text = (
             f"policy sets the limit equal to the request, so both cover the peak "
             f"{format_memory(mem_max)} +{peak_margin:.0%}"
         )
     else:
-        mem_lim = max((mem_max + peak_growth) * (1 + peak_margin), mem_req)
+        mem_lim = max(peak_cover, mem_req)
         limit_text = (
-            f"largest sample was {format_memory(mem_max)}; +{peak_margin:.0%} headroom "
-            f"(volatility {volatility:.2f}, {hours:.1f} h of history)"
+            f"largest sample was {format_memory(mem_max)}; the larger of +{peak_margin:.0%} "
+            f"(volatility {volatility:.2f}, {hours:.1f} h of history) and "
+            f"+{format_memory(s.peak_headroom_bytes)} for transient extras"
         ) + (f" and +{format_memory(peak_growth)} projected growth" if peak_growth else "")
     reasons.append(
         Reason(

@@ -18,6 +18,7 @@ Borg enforces the recommendation as the task's limit, so it is both request and 
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -124,7 +125,8 @@ def recommend(
     mem_recs = [memory_statistic(memory, windows, int(now), settings) * margin for now in at]
     cpu_stat, mem_stat = max(cpu_recs) / margin, max(mem_recs) / margin
     cpu_request = max(max(cpu_recs), policy.min_cpu_cores)
-    mem_request = int(np.ceil(max(max(mem_recs), float(policy.min_memory_bytes))))
+    # whole bytes, rounded up; round() first so 1e8 × 1.1 does not become 110000001
+    mem_request = math.ceil(round(max(max(mem_recs), float(policy.min_memory_bytes)), 3))
     window = describe_window(history)
     hours = settings.stabilisation_window_s / 3600
     stable = f"max over {len(at)} recommendations in the last {hours:g} h"

@@ -215,11 +215,13 @@ def _confidence_scale(amount: int, multiplier: float, exponent: float, confidenc
 
 
 @dataclass(frozen=True)
-class _Estimate:
+class Bounds:
+    """Lower bound, target and upper bound as VPA amounts (millicores or bytes)."""
+
     lower: int
     target: int
     upper: int | None  # None: unbounded (no history)
-    raw_target: float
+    raw_target: float  # the target percentile before margin and minimum, in cores or bytes
 
 
 def _estimate(
@@ -228,7 +230,7 @@ def _estimate(
     confidence: float,
     minimum: int,
     to_amount: float,
-) -> _Estimate:
+) -> Bounds:
     def amount(p: float) -> int:
         return _with_margin(_amount(percentile_of[p] * to_amount), settings.safety_margin_fraction)
 
@@ -245,7 +247,7 @@ def _estimate(
         UPPER_CONFIDENCE_EXPONENT,
         confidence,
     )
-    return _Estimate(
+    return Bounds(
         lower=max(lower, minimum),
         target=max(target, minimum),
         upper=None if upper < 0 else max(upper, minimum),
@@ -253,14 +255,18 @@ def _estimate(
     )
 
 
-def recommend(
-    history: UsageHistory, policy: Policy, settings: VpaSettings | None = None
-) -> Recommendation:
-    """VPA's target as request; limits keep the original limit/request ratio.
+@dataclass(frozen=True)
+class VpaEstimate:
+    """What the VPA recommender would publish for one container, plus how it got there."""
 
-    ``policy`` is accepted for a uniform baseline signature; VPA applies its own minimums.
-    """
-    del policy
+    cpu_millicores: Bounds
+    memory_bytes: Bounds
+    confidence_days: float
+    memory_peaks: int
+
+
+def estimate(history: UsageHistory, settings: VpaSettings | None = None) -> VpaEstimate:
+    """Lower bound, target and upper bound for CPU and memory from ``history``."""
     settings = settings or VpaSettings()
     if history.samples == 0:
         raise ValueError(f"service {history.service}: VPA needs at least one sample")
@@ -286,8 +292,27 @@ def recommend(
     mem_p = {p: mem_buckets.percentile(mem_index, mem_weights, p) for p in percentiles}
 
     confidence = confidence_days(history)
-    cpu_est = _estimate(cpu_p, settings, confidence, settings.pod_min_cpu_millicores, 1000.0)
-    mem_est = _estimate(mem_p, settings, confidence, settings.pod_min_memory_bytes, 1.0)
+    return VpaEstimate(
+        cpu_millicores=_estimate(
+            cpu_p, settings, confidence, settings.pod_min_cpu_millicores, 1000.0
+        ),
+        memory_bytes=_estimate(mem_p, settings, confidence, settings.pod_min_memory_bytes, 1.0),
+        confidence_days=confidence,
+        memory_peaks=len(peaks),
+    )
+
+
+def recommend(
+    history: UsageHistory, policy: Policy, settings: VpaSettings | None = None
+) -> Recommendation:
+    """VPA's target as request; limits keep the original limit/request ratio.
+
+    ``policy`` is accepted for a uniform baseline signature; VPA applies its own minimums.
+    """
+    del policy
+    settings = settings or VpaSettings()
+    est = estimate(history, settings)
+    cpu_est, mem_est, confidence = est.cpu_millicores, est.memory_bytes, est.confidence_days
 
     cpu_request = cpu_est.target / 1000
     cpu_limit = (
@@ -333,7 +358,7 @@ def recommend(
             statistic=f"p{settings.target_percentile * 100:g} of decaying histogram of "
             f"{settings.memory_aggregation_hours:g}-h memory peaks per pod "
             f"(half-life {settings.memory_half_life_hours:g} h, bucket upper edge)",
-            window=f"{window}, {len(peaks)} peaks",
+            window=f"{window}, {est.memory_peaks} peak{'s' if est.memory_peaks != 1 else ''}",
             margin=margin,
             text=f"VPA target: peak histogram p{settings.target_percentile * 100:g} "
             f"{bytes_text(mem_est.raw_target)} + {margin:.0%}, at least "
