@@ -1,6 +1,6 @@
 """Markdown tables of backtest JSON files (as written by ``sizer backtest --json``).
 
-    python benchmarks/results_table.py docs/results/*.json
+python benchmarks/results_table.py docs/results/*.json
 """
 
 from __future__ import annotations
