@@ -74,6 +74,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sizer {command.NAME}: {exc}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

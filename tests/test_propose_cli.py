@@ -74,7 +74,7 @@ def test_unknown_similar_service_is_noted_not_fatal(capsys: pytest.CaptureFixtur
         "--similar",
         "recommendationservic",
     )
-    assert code == 0
+    assert code == 0 and "kind: Deployment" in out
     assert "no history for similar service 'recommendationservic'" in err
     assert "did you mean recommendationservice" in err
     code, _, err = run(capsys, "--name", "items-api", "--rps", "5", "--similar", "nope", "--strict")
