@@ -73,4 +73,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"sizer {command.NAME}: {exc}", file=sys.stderr)
         return 2
-
