@@ -4,9 +4,13 @@ Backfills a local Prometheus with 1 + 100 + 1,000 workloads (namespaces ``bench-
 ``bench-100``, ``bench-1000``), each a copy of a real Bitbrains VM's last ``--days`` days under a
 new name, then times, per namespace:
 
-- ``server``: :func:`tools.prometheus.fetch_peer_profiles` (a dozen aggregate queries);
-- ``raw``: :func:`tools.prometheus.profiles_from_raw` (every sample of every workload pulled,
-  profiles computed here).
+- ``subqueries``: :func:`tools.prometheus.fetch_peer_profiles` (a dozen aggregate queries over
+  the raw samples, evaluated by Prometheus);
+- ``recorded``: the same with ``recorded=True``, reading the 5-minute series of
+  :func:`tools.prometheus.queries.recording_rules` (backfilled once with promtool here; in a
+  cluster the rules run continuously);
+- ``raw series``: :func:`tools.prometheus.profiles_from_raw` (every sample of every workload
+  pulled, profiles computed here).
 
 Usage: ``python benchmarks/prometheus_history.py --trace PATH/TO/bitbrains-rnd-dev``. Needs
 ``prometheus`` and ``promtool`` on PATH. Not a test: timings depend on the machine.
@@ -26,7 +30,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from tools.backfill import backfill
+from tools.backfill import backfill, create_rule_blocks
 from tools.openmetrics import OpenMetricsOptions
 from tools.prometheus import (
     MetricSchema,
@@ -36,6 +40,7 @@ from tools.prometheus import (
     fetch_peer_profiles,
     profiles_from_raw,
 )
+from tools.prometheus.queries import recording_rules
 from tools.sizing.models import PodSeries, ServiceMeta, UsageHistory
 from tools.traces import ServiceRecord, Trace, load_trace
 
@@ -115,12 +120,20 @@ def timed(job: Callable[[], PeerProfiles], repeat: int) -> tuple[float, PeerProf
     return statistics.median(times), result
 
 
+def record(url: str, work: Path, schema: MetricSchema, start: int, end: int) -> Path:
+    """Evaluate Sizer's recording rules over the history; returns the directory of blocks."""
+    rules = work / "rules.yml"
+    rules.write_text(recording_rules(schema), encoding="utf-8")
+    out = work / "recorded"
+    create_rule_blocks(rules, url, start, end, out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", type=Path, required=True, help="e.g. bitbrains-rnd-dev")
     parser.add_argument("--days", type=float, default=7.0, help="history per workload")
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell (median)")
-    parser.add_argument("--keep", type=Path, help="keep the backfilled data directory here")
     args = parser.parse_args()
     for binary in ("prometheus", "promtool"):
         if shutil.which(binary) is None:
@@ -128,50 +141,59 @@ def main() -> None:
 
     source = load_trace(args.trace)
     trace, end = synthetic_trace(source, args.days, COUNTS)
-    samples = sum(h.samples for h in trace.usage.values())
     interval = next(iter(trace.usage.values())).interval_s
+    schema = MetricSchema(scrape_interval_s=interval)
+    since = int(args.days * 86400)
+    rows: list[tuple[int, float, float, float, int]] = []
     with tempfile.TemporaryDirectory(prefix="sizer-bench-") as tmp:
         work = Path(tmp)
-        data = args.keep or work / "tsdb"
+        data = work / "tsdb"
         began = time.perf_counter()
         result = backfill(trace, data, OpenMetricsOptions(), work_dir=work)
         print(
-            f"backfilled {len(trace.usage)} workloads, {samples} usage rows, "
-            f"{result.samples} samples in {time.perf_counter() - began:.1f} s"
+            f"backfilled {len(trace.usage)} workloads, {result.samples} samples "
+            f"in {time.perf_counter() - began:.1f} s"
         )
         process, url = start_prometheus(data, work)
-        schema = MetricSchema(scrape_interval_s=interval)
-        since = int(args.days * 86400)
-        rows = []
+        try:
+            began = time.perf_counter()
+            recorded = record(url, work, schema, end - since - 600, end + 900)
+            print(f"recording rules over the history: {time.perf_counter() - began:.1f} s (once)")
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        for block in recorded.iterdir():
+            shutil.move(str(block), data / block.name)
+        process, url = start_prometheus(data, work)
         try:
             with PrometheusClient(url, timeout_s=600) as client:
                 for count in COUNTS:
                     peers = PeerSelector(namespace=f"bench-{count}")
-                    server_s, server = timed(
+                    cells = []
+                    for job in (
                         partial(fetch_peer_profiles, client, schema, peers, since, end),
-                        args.repeat,
-                    )
-                    raw_s, raw = timed(
-                        partial(profiles_from_raw, client, schema, peers, since, end), args.repeat
-                    )
-                    assert len(server.profiles) == len(raw.profiles) == count
-                    by_name = {p.meta.name: p for p in raw.profiles}
-                    worst = max(
-                        abs(p.mem_p95 - by_name[p.meta.name].mem_p95)
-                        / max(by_name[p.meta.name].mem_p95, 1.0)
-                        for p in server.profiles
-                    )
-                    rows.append((count, server_s, raw_s, worst))
+                        partial(
+                            fetch_peer_profiles, client, schema, peers, since, end, recorded=True
+                        ),
+                        partial(profiles_from_raw, client, schema, peers, since, end),
+                    ):
+                        seconds, profiles = timed(job, args.repeat)
+                        assert len(profiles.profiles) == count, profiles.incomplete[:3]
+                        cells.append(seconds)
+                    samples = sum(trace.usage[p.meta.name].samples for p in profiles.profiles)
+                    rows.append((count, cells[0], cells[1], cells[2], samples))
         finally:
             process.terminate()
             process.wait(timeout=30)
-    print(f"\nhistory: {args.days:g} days at {interval} s per workload, median of {args.repeat}")
-    print(f"{'workloads':>9} | {'server-side s':>13} | {'raw series s':>12} | {'raw/server':>10}")
-    print(f"{'-' * 9}-+-{'-' * 13}-+-{'-' * 12}-+-{'-' * 10}")
-    for count, server_s, raw_s, worst in rows:
-        print(f"{count:>9} | {server_s:>13.3f} | {raw_s:>12.3f} | {raw_s / server_s:>9.1f}x")
-        if worst > 1e-6:
-            print(f"{'':>9}   (largest mem_p95 difference server vs raw: {worst:.2%})")
+    print(
+        f"\nhistory: {args.days:g} days at {interval} s per workload; seconds, median of "
+        f"{args.repeat}; raw pulls CPU and memory samples of every workload"
+    )
+    head = ("workloads", "subqueries", "recorded", "raw series", "raw samples")
+    print(" | ".join(f"{h:>11}" for h in head))
+    print("-+-".join("-" * 11 for _ in head))
+    for count, sub, rec, raw, samples in rows:
+        print(f"{count:>11} | {sub:>11.3f} | {rec:>11.3f} | {raw:>11.3f} | {2 * samples:>11}")
 
 
 if __name__ == "__main__":

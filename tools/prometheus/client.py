@@ -1,0 +1,163 @@
+"""A typed client over ``prometheus_api_client.PrometheusConnect`` with errors that say what to do.
+
+Exceptions::
+
+    PrometheusError                 anything that went wrong talking to Prometheus
+    ├── PrometheusUnreachable       no answer at the URL (temporary: check the URL, retry)
+    ├── QueryFailed                 Prometheus refused or failed the query (e.g. timeout)
+    └── NoData                      the query worked but the data is not there (permanent)
+        ├── MissingMetric           a metric has no series at all: its exporter is not scraped
+        ├── EmptyResult             the metric exists, but not for this workload or window
+        └── PartialData             some of the series a result needs are missing
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from urllib3.util.retry import Retry
+
+from tools.prometheus import queries
+from tools.sizing.models import FloatArray
+
+
+class PrometheusError(Exception):
+    """Base of every error raised while querying Prometheus."""
+
+
+class PrometheusUnreachable(PrometheusError):
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Prometheus at {url} is unreachable ({reason}); check PROMETHEUS_URL")
+        self.url = url
+
+
+class QueryFailed(PrometheusError):
+    """Prometheus answered with an error status."""
+
+
+class NoData(PrometheusError):
+    """The data a question needs is not in Prometheus."""
+
+
+class MissingMetric(NoData):
+    def __init__(self, metric: str, exporter: str, window_s: int) -> None:
+        super().__init__(
+            f"no series of {metric} in the last {window_s / 3600:g} h: is {exporter} scraped?"
+        )
+        self.metric = metric
+        self.exporter = exporter
+
+
+class EmptyResult(NoData):
+    """The metric exists but nothing matches the workload in the window."""
+
+
+class PartialData(NoData):
+    """Some series are there and others are not; the message names what is missing."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """One result series: its labels and samples (Unix seconds, values)."""
+
+    labels: dict[str, str]
+    timestamps: FloatArray
+    values: FloatArray
+
+
+class PrometheusClient:
+    """Sends the fixed templates of :mod:`tools.prometheus.queries` and types the answers.
+
+    ``connection`` is a constructor argument so callers can reuse one session or pass their
+    own ``PrometheusConnect`` (with auth headers, a proxy, ...).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_s: float = 30.0,
+        connection: PrometheusConnect | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        # One quick retry: a dead URL must fail in seconds, not after urllib3's back-off.
+        retry = Retry(total=1, backoff_factor=0.2, status_forcelist=[502, 503, 504])
+        self._prom = connection or PrometheusConnect(
+            url=self.url, retry=retry, timeout=math.ceil(timeout_s), method="POST"
+        )
+
+    def close(self) -> None:
+        self._prom.close()
+
+    def __enter__(self) -> PrometheusClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _query(self, promql: str, at: float) -> list[dict[str, Any]]:
+        try:
+            result = self._prom.custom_query(promql, params={"time": f"{at:.3f}"})
+        except requests.exceptions.RetryError as exc:
+            raise QueryFailed(f"Prometheus kept failing the query: {exc}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise PrometheusUnreachable(self.url, type(exc).__name__) from None
+        except PrometheusApiClientException as exc:
+            raise QueryFailed(f"Prometheus rejected a query: {exc}") from None
+        except requests.exceptions.RequestException as exc:  # e.g. a URL without http://
+            raise PrometheusUnreachable(self.url, f"{type(exc).__name__}: {exc}") from None
+        return list(result)
+
+    def instant(self, promql: str, at: float | None = None) -> list[Series]:
+        """Instant vector: one sample per series at ``at`` (default now)."""
+        stamp = time.time() if at is None else at
+        out = []
+        for item in self._query(promql, stamp):
+            ts, value = item["value"]
+            out.append(
+                Series(
+                    dict(item["metric"]),
+                    np.array([float(ts)], dtype=np.float64),
+                    np.array([float(value)], dtype=np.float64),
+                )
+            )
+        return out
+
+    def samples(self, promql: str, at: float | None = None) -> list[Series]:
+        """Range vector: every raw sample of each series (``metric{...}[window]``)."""
+        stamp = time.time() if at is None else at
+        out = []
+        for item in self._query(promql, stamp):
+            values = item.get("values", [])
+            out.append(
+                Series(
+                    dict(item["metric"]),
+                    np.array([float(t) for t, _ in values], dtype=np.float64),
+                    np.array([float(v) for _, v in values], dtype=np.float64),
+                )
+            )
+        return out
+
+    def scalar_by(self, promql: str, at: float | None, *keys: str) -> dict[tuple[str, ...], float]:
+        """Instant query as a mapping from the ``keys`` labels to the value."""
+        return {
+            tuple(s.labels.get(k, "") for k in keys): float(s.values[0])
+            for s in self.instant(promql, at)
+        }
+
+    def require(
+        self, metric: str, window_s: int, at: float | None, schema: queries.MetricSchema
+    ) -> None:
+        """Raise :class:`MissingMetric`, naming the exporter, when no series of it exists."""
+        if not self.instant(queries.exists(metric, window_s), at):
+            raise MissingMetric(metric, queries.exporter_of(metric, schema), window_s)
+
+    def has(self, metric: str, window_s: int, at: float | None) -> bool:
+        return bool(self.instant(queries.exists(metric, window_s), at))
