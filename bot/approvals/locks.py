@@ -1,0 +1,120 @@
+"""Exactly-once helpers on Redis: event deduplication and the per-workload apply lock.
+
+Slack redelivers an event it thinks was not acknowledged; ``SET NX`` with a TTL on the
+``event_id`` lets the first delivery through and drops the copies, on any replica. The apply
+lock keeps two approved proposals for one workload from being applied at the same time; its
+value names the proposal holding it so an interrupted apply can be resolved and its lock freed.
+The lock lives only a short TTL and is renewed while the apply runs, so a lock that is held
+means an apply is alive somewhere, and one that lapsed means its bot died.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from types import TracebackType
+
+from redis import Redis
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+_RELEASE_FOR = """
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ' ' then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class EventDeduper:
+    def __init__(self, redis: Redis, prefix: str, ttl_s: int) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._ttl_s = ttl_s
+
+    def first(self, event_id: str) -> bool:
+        """True the first time ``event_id`` is seen within the TTL, on any replica."""
+        return bool(
+            self._redis.set(f"{self._prefix}event:{event_id}", "1", nx=True, ex=self._ttl_s)
+        )
+
+
+class ApplyLock:
+    """A held lock; release it with ``with`` or :meth:`release`."""
+
+    def __init__(self, locks: WorkloadLocks, key: str, value: str) -> None:
+        self._locks = locks
+        self.key = key
+        self.value = value
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def release(self) -> bool:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        return self._locks.release(self)
+
+    def _renew_until_released(self) -> None:
+        while not self._stop.wait(self._locks.ttl_s / 3):
+            if not self._locks.renew(self):
+                return
+
+    def __enter__(self) -> ApplyLock:
+        self._renewer = threading.Thread(
+            target=self._renew_until_released, name=f"lock {self.key}", daemon=True
+        )
+        self._renewer.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+class WorkloadLocks:
+    def __init__(self, redis: Redis, prefix: str, ttl_s: float) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.ttl_s = ttl_s
+        self._release = redis.register_script(_RELEASE)
+        self._renew = redis.register_script(_RENEW)
+        self._release_for = redis.register_script(_RELEASE_FOR)
+
+    def _key(self, namespace: str, workload: str) -> str:
+        return f"{self._prefix}lock:{namespace}/{workload}"
+
+    def acquire(self, namespace: str, workload: str, proposal_id: str) -> ApplyLock | None:
+        """The lock, or None if another apply of this workload holds it."""
+        key = self._key(namespace, workload)
+        value = f"{proposal_id} {secrets.token_hex(8)}"
+        if self._redis.set(key, value, nx=True, px=int(self.ttl_s * 1000)):
+            return ApplyLock(self, key, value)
+        return None
+
+    def release(self, lock: ApplyLock) -> bool:
+        return bool(self._release(keys=[lock.key], args=[lock.value]))
+
+    def renew(self, lock: ApplyLock) -> bool:
+        return bool(self._renew(keys=[lock.key], args=[lock.value, int(self.ttl_s * 1000)]))
+
+    def holder(self, namespace: str, workload: str) -> str | None:
+        value = self._redis.get(self._key(namespace, workload))
+        if value is None:
+            return None
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        return text.split(" ", 1)[0]
+
+    def release_for(self, namespace: str, workload: str, proposal_id: str) -> bool:
+        """Free the lock of an interrupted apply, only if that proposal holds it."""
+        return bool(self._release_for(keys=[self._key(namespace, workload)], args=[proposal_id]))

@@ -1,0 +1,166 @@
+"""What a proposal is: its states, the allowed moves between them, and its revisions.
+
+A proposal keeps every revision it ever had; edits append a revision and only the newest one
+can be approved. ``shown_sha256`` is the fingerprint of exactly what a card displayed, so a
+click can be matched against the revision it was made on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.executors.base import ApplyResult, PreparedChange
+from tools.sizing.models import Reason
+
+
+class ProposalState(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    APPLYING = "applying"
+    APPLIED = "applied"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+
+
+S = ProposalState
+
+# proposed → proposed is an edit (new revision). approved → failed resolves a proposal whose
+# bot died between the approval and the start of the apply.
+TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
+    S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
+    S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
+    S.APPLYING: frozenset({S.APPLIED, S.FAILED, S.ROLLED_BACK}),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.APPLIED: frozenset(),
+    S.FAILED: frozenset(),
+    S.ROLLED_BACK: frozenset(),
+}
+FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
+
+
+def allowed(current: ProposalState, target: ProposalState) -> bool:
+    return target in TRANSITIONS[current]
+
+
+class Sizing(BaseModel):
+    """Per-pod requests and limits as Kubernetes quantities, plus replicas."""
+
+    model_config = ConfigDict(frozen=True)
+
+    replicas: int = Field(ge=1)
+    cpu_request: str
+    cpu_limit: str | None = None
+    memory_request: str
+    memory_limit: str | None = None
+
+    def changes_from(self, other: Sizing) -> list[str]:
+        """``field old → new`` for every field that differs, for audit reasons and cards."""
+        out = []
+        for name in type(self).model_fields:
+            old, new = getattr(other, name), getattr(self, name)
+            if old != new:
+                out.append(
+                    f"{name} {old if old is not None else 'none'} → "
+                    f"{new if new is not None else 'none'}"
+                )
+        return out
+
+
+class Revision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    number: int = Field(ge=1)
+    sizing: Sizing
+    change: PreparedChange
+    shown_sha256: str
+    author: str
+    created_at: float
+    note: str = ""
+
+
+def shown_hash(
+    proposal_id: str,
+    number: int,
+    workload: str,
+    namespace: str,
+    sizing: Sizing,
+    change: PreparedChange,
+) -> str:
+    """sha256 over everything a card shows for one revision, in a canonical encoding."""
+    body = {
+        "proposal": proposal_id,
+        "revision": number,
+        "workload": workload,
+        "namespace": namespace,
+        "sizing": sizing.model_dump(),
+        "manifest_sha256": change.manifest_sha256,
+        "plan_sha256": change.plan_sha256,
+        "plan_summary": change.plan_summary,
+        "objects": list(change.objects),
+    }
+    encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+class CardRef(BaseModel):
+    """What a button or modal carries back: which proposal, which revision, what was shown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proposal_id: str = Field(alias="p", max_length=64)
+    revision: int = Field(alias="r", ge=1)
+    shown_sha256: str = Field(alias="h", max_length=64)
+
+    def encode(self) -> str:
+        return json.dumps(self.model_dump(by_alias=True), separators=(",", ":"))
+
+    @classmethod
+    def decode(cls, text: str) -> CardRef:
+        return cls.model_validate_json(text)
+
+
+class Proposal(BaseModel):
+    """One sizing proposal for one workload and everything that happened to it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    workload: str
+    namespace: str
+    requester: str
+    state: ProposalState = S.PROPOSED
+    revisions: tuple[Revision, ...]
+    confidence: float = Field(ge=0, le=1)
+    reasons: tuple[Reason, ...] = ()
+    request: dict[str, object] = Field(default_factory=dict)
+    created_at: float
+    expires_at: float
+    updated_at: float
+    updated_by: str
+    channel: str | None = None
+    thread_ts: str | None = None
+    message_ts: str | None = Field(None, description="the card, once posted; kept apart")
+    result: ApplyResult | None = None
+
+    @property
+    def revision(self) -> int:
+        return self.revisions[-1].number
+
+    @property
+    def current(self) -> Revision:
+        return self.revisions[-1]
+
+    def card_ref(self) -> CardRef:
+        return CardRef(p=self.id, r=self.revision, h=self.current.shown_sha256)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.workload}"

@@ -1,0 +1,36 @@
+"""``sizer audit [WORKLOAD]``: print the audit trail, oldest first."""
+
+from __future__ import annotations
+
+import argparse
+
+import redis as redis_lib
+
+from bot.approvals.audit import AuditLog
+from bot.cli import UsageError
+from bot.settings import Settings
+from bot.slack.runtime import StartupError, connect_redis
+
+NAME = "audit"
+HELP = "print the audit trail of proposals (all, or one workload's)"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("workload", nargs="?", help="NAME or NAMESPACE/NAME")
+    parser.add_argument("--proposal", help="only this proposal ID")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def run(args: argparse.Namespace, settings: Settings, redis: redis_lib.Redis | None = None) -> int:
+    try:
+        client = redis or connect_redis(settings)
+    except StartupError as exc:
+        raise UsageError(str(exc)) from None
+    entries = AuditLog(client, settings.redis_prefix).entries(args.workload, args.proposal)
+    count = 0
+    for entry in entries:
+        count += 1
+        print(entry.model_dump_json() if args.json else entry.line())
+    if count == 0 and not args.json:
+        print("no audit entries" + (f" for {args.workload}" if args.workload else ""))
+    return 0

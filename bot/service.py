@@ -1,0 +1,597 @@
+"""The application service: what Slack (and later the agent) may ask of Sizer.
+
+Everything that changes a proposal goes through here, and only :meth:`ProposalService.approve`
+— after the approver is authorised, the card is fresh, its hash matches and the workload lock
+is held — ever reaches :meth:`Executor.apply`. Nothing here knows about Slack.
+
+Errors a person can act on are :class:`ServiceError` subclasses whose message says what to do::
+
+    ServiceError
+    ├── InputError        bad input; the message names the field and the rule
+    │   └── EditInvalid   per-field messages for the edit form
+    ├── NotFound          no such proposal or workload
+    ├── NotAuthorised     the actor may not do this (audited)
+    ├── StaleCard         expired, superseded or already decided (audited)
+    ├── Busy              another change to the workload is being applied
+    └── IntegrityError    what would be applied is not what was shown (audited)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.approvals.access import AccessConfig, GroupDirectory, may_approve
+from bot.approvals.locks import WorkloadLocks
+from bot.approvals.models import (
+    INTERRUPTED,
+    CardRef,
+    Proposal,
+    ProposalState,
+    Revision,
+    Sizing,
+    shown_hash,
+)
+from bot.approvals.store import ProposalStore, TransitionConflict
+from bot.executors.base import (
+    ApplyRequest,
+    ApplyResult,
+    Executor,
+    PreparedChange,
+    PrepareRequest,
+    Progress,
+)
+from tools.catalog import PeerCatalog
+from tools.propose import SizeRequest, propose
+from tools.sizing.models import Policy, Recommendation
+from tools.sizing.profiles import PeerProfile
+from tools.sizing.quantities import (
+    QuantityError,
+    format_cpu,
+    format_memory,
+    parse_cpu,
+    parse_memory,
+)
+
+log = logging.getLogger(__name__)
+S = ProposalState
+SYSTEM_ACTOR = "sizer"
+# (namespace, workload) → that workload's recent per-pod usage, or None without data.
+LiveUsage = Callable[[str, str], PeerProfile | None]
+PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
+
+
+class ServiceError(Exception):
+    """A refusal a person can act on; ``str(exc)`` says what to do."""
+
+
+class InputError(ServiceError):
+    pass
+
+
+class EditInvalid(InputError):
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class NotAuthorised(ServiceError):
+    pass
+
+
+class StaleCard(ServiceError):
+    pass
+
+
+class Busy(ServiceError):
+    pass
+
+
+class IntegrityError(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class WhyAnswer:
+    proposal: Proposal
+    applied: bool
+
+
+def change_problem(change: PreparedChange) -> str | None:
+    """Why a prepared change can no longer be trusted, or None if its hashes hold."""
+    digest = hashlib.sha256(change.manifest_yaml.encode()).hexdigest()
+    if digest != change.manifest_sha256:
+        return "the rendered manifest no longer matches its sha256"
+    if change.plan_sha256 is not None:
+        if change.plan_path is None:
+            return "the Terraform plan has a hash but no file"
+        try:
+            plan = hashlib.sha256(Path(change.plan_path).read_bytes()).hexdigest()
+        except OSError:
+            return f"the saved Terraform plan {change.plan_path} cannot be read"
+        if plan != change.plan_sha256:
+            return "the saved Terraform plan no longer matches its sha256"
+    return None
+
+
+def sizing_of(rec: Recommendation) -> Sizing:
+    return Sizing(
+        replicas=rec.replicas,
+        cpu_request=format_cpu(rec.cpu_request_cores),
+        cpu_limit=format_cpu(rec.cpu_limit_cores) if rec.cpu_limit_cores is not None else None,
+        memory_request=format_memory(rec.memory_request_bytes),
+        memory_limit=(
+            format_memory(rec.memory_limit_bytes) if rec.memory_limit_bytes is not None else None
+        ),
+    )
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class ProposalService:
+    def __init__(
+        self,
+        *,
+        store: ProposalStore,
+        locks: WorkloadLocks,
+        executor: Executor,
+        access: AccessConfig,
+        groups: GroupDirectory,
+        catalog: Callable[[], PeerCatalog],
+        policy: Policy,
+        proposal_ttl_s: float,
+        clock: Callable[[], float] = time.time,
+        new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
+        live_usage: LiveUsage | None = None,
+    ) -> None:
+        self.store = store
+        self._locks = locks
+        self._executor = executor
+        self._access = access
+        self._groups = groups
+        self._catalog = catalog
+        self._policy = policy
+        self._ttl = proposal_ttl_s
+        self._clock = clock
+        self._new_id = new_id
+        self._live_usage = live_usage
+
+    # -- asking -------------------------------------------------------------------------
+
+    def size(
+        self,
+        request: SizeRequest,
+        requester: str,
+        channel: str | None = None,
+        thread_ts: str | None = None,
+        progress: Progress = _quiet,
+    ) -> Proposal:
+        """Size, prepare what would be applied, and store the proposal (state ``proposed``)."""
+        try:
+            catalog = self._catalog()
+        except (OSError, ValueError) as exc:
+            raise ServiceError(f"cannot read the peer history: {exc}") from None
+        progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
+        try:
+            rec = propose(request, catalog, self._policy)
+        except (ValidationError, ValueError) as exc:
+            raise InputError(str(exc)) from None
+        now = self._clock()
+        proposal_id = self._new_id()
+        sizing = sizing_of(rec)
+        progress("Rendering the manifest and planning the change…")
+        revision = self._revision(
+            proposal_id, 1, request.name, request.namespace, sizing, requester, "sized", now
+        )
+        proposal = Proposal(
+            id=proposal_id,
+            workload=request.name,
+            namespace=request.namespace,
+            requester=requester,
+            revisions=(revision,),
+            confidence=rec.confidence,
+            reasons=rec.reasons,
+            request=request.model_dump(mode="json"),
+            created_at=now,
+            expires_at=now + self._ttl,
+            updated_at=now,
+            updated_by=requester,
+            channel=channel,
+            thread_ts=thread_ts,
+        )
+        return self.store.create(proposal, reason=f"sized by {rec.strategy}")
+
+    def _revision(
+        self,
+        proposal_id: str,
+        number: int,
+        workload: str,
+        namespace: str,
+        sizing: Sizing,
+        author: str,
+        note: str,
+        now: float,
+    ) -> Revision:
+        request = PrepareRequest(
+            proposal_id=proposal_id,
+            revision=number,
+            workload=workload,
+            namespace=namespace,
+            replicas=sizing.replicas,
+            cpu_request=sizing.cpu_request,
+            cpu_limit=sizing.cpu_limit,
+            memory_request=sizing.memory_request,
+            memory_limit=sizing.memory_limit,
+            labels={"app.kubernetes.io/managed-by": "sizer", "sizer.dev/proposal": proposal_id},
+        )
+        try:
+            change = self._executor.prepare(request)
+        except Exception as exc:
+            log.exception("prepare failed for %s r%d", proposal_id, number)
+            raise ServiceError(f"could not render or plan the change: {exc}") from None
+        problem = change_problem(change)
+        if problem is not None:
+            raise IntegrityError(f"the prepared change is inconsistent: {problem}")
+        return Revision(
+            number=number,
+            sizing=sizing,
+            change=change,
+            shown_sha256=shown_hash(proposal_id, number, workload, namespace, sizing, change),
+            author=author,
+            created_at=now,
+            note=note,
+        )
+
+    def attach_card(self, proposal_id: str, message_ts: str) -> None:
+        self.store.set_message(proposal_id, message_ts)
+
+    def get(self, proposal_id: str) -> Proposal:
+        found = self.store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
+        if found is None:
+            raise NotFound(
+                f"no proposal {proposal_id!r}; proposal IDs look like p-1a2b3c4d (see the card)"
+            )
+        return self._expire_if_due(found)
+
+    def why(self, target: str) -> WhyAnswer:
+        """The stored reasons behind a proposal or the workload's applied (or latest) one."""
+        if PROPOSAL_ID.match(target):
+            found = self.get(target)
+            return WhyAnswer(found, found.state == S.APPLIED)
+        namespace, _, name = target.rpartition("/")
+        proposal, applied = self.store.find(name, namespace or None)
+        if proposal is None:
+            raise NotFound(
+                f"I have no proposal for {target!r}; ask with `size {name} --rps 10-50 ...` first"
+            )
+        return WhyAnswer(proposal, applied)
+
+    def peers_of(self, proposal: Proposal) -> list[PeerProfile]:
+        """Profiles of the peers the stored reasons name (for the chart)."""
+        names = {p for r in proposal.reasons for p in r.peers}
+        try:
+            catalog = self._catalog()
+        except (OSError, ValueError):
+            return []
+        return [p for p in catalog if p.meta.name in names]
+
+    def live_profile(self, proposal: Proposal) -> PeerProfile | None:
+        """The applied workload's own recent usage, when a metrics source is configured."""
+        if self._live_usage is None or proposal.state != S.APPLIED:
+            return None
+        try:
+            return self._live_usage(proposal.namespace, proposal.workload)
+        except Exception as exc:  # the chart falls back to the peers; the answer still stands
+            log.warning("no live usage for %s: %s", proposal.key, exc)
+            return None
+
+    # -- deciding -----------------------------------------------------------------------
+
+    def approve(
+        self,
+        ref: CardRef,
+        actor: str,
+        progress: Progress = _quiet,
+        observe: Callable[[Proposal], None] | None = None,
+    ) -> Proposal:
+        """Authorise, lock, apply exactly what was shown, and record every step.
+
+        ``observe`` sees the proposal after each intermediate transition (to update a card).
+        """
+        seen = self._fresh(ref, actor, "approve")
+        decision = may_approve(self._access, seen.namespace, actor, seen.requester, self._groups)
+        if not decision.allowed:
+            self.store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
+            raise NotAuthorised(decision.reason)
+        revision = seen.current
+        problem = change_problem(revision.change)
+        if problem is not None:
+            self.store.deny(seen, actor, "approve refused: " + problem, self._clock())
+            raise IntegrityError(f"refusing to apply: {problem}; ask for a new proposal")
+        lock = self._locks.acquire(seen.namespace, seen.workload, seen.id)
+        if lock is None:
+            self._refuse_moved(seen, actor, "approve")
+            holder = self._locks.holder(seen.namespace, seen.workload)
+            if holder == seen.id:
+                self.store.deny(
+                    seen, actor, "approve refused: already being applied", self._clock()
+                )
+                raise StaleCard(f"proposal {seen.id} is already being approved and applied")
+            raise Busy(
+                f"another change to {seen.key} ({holder}) is being applied; "
+                "approve again when it has finished"
+            )
+        with lock:
+            approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
+            applying = self._move(approved, S.APPLYING, actor, "apply started")
+            if observe is not None:
+                observe(applying)
+            result = self._apply(applying, actor, progress)
+            final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
+            why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
+            return self._move(applying, final, actor, why, result=result)
+
+    def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:
+        request = ApplyRequest(
+            proposal_id=proposal.id,
+            revision=proposal.revision,
+            workload=proposal.workload,
+            namespace=proposal.namespace,
+            approved_by=actor,
+            change=proposal.current.change,
+        )
+        try:
+            return self._executor.apply(request, progress)
+        except Exception as exc:
+            log.exception("apply raised for %s r%d", proposal.id, proposal.revision)
+            return ApplyResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    def reject(self, ref: CardRef, actor: str, note: str = "") -> Proposal:
+        seen = self._fresh(ref, actor, "reject")
+        self._may_change(seen, actor, "reject")
+        reason = "rejected" + (f": {note}" if note else "")
+        return self._move(seen, S.REJECTED, actor, reason)
+
+    def editable(self, ref: CardRef, actor: str) -> Proposal:
+        """The proposal behind a card, if ``actor`` may open its edit form now."""
+        seen = self._fresh(ref, actor, "edit")
+        self._may_change(seen, actor, "edit")
+        return seen
+
+    def check_edit(self, ref: CardRef, actor: str, values: Mapping[str, str]) -> Sizing:
+        """Validate an edit form; :class:`EditInvalid` names each bad field and its rule."""
+        seen = self.editable(ref, actor)
+        sizing = parse_edit(values, self._policy.max_replicas)
+        rules = self._access.for_namespace(seen.namespace)
+        if rules is not None:
+            over = rules.capacity.problems(sizing)
+            if over:
+                raise EditInvalid(over)
+        if sizing == seen.current.sizing:
+            raise EditInvalid({"replicas": "nothing changed; edit at least one value"})
+        return sizing
+
+    def edit(self, ref: CardRef, actor: str, values: Mapping[str, str]) -> Proposal:
+        """Re-check, re-prepare and store the edit as a new revision (still ``proposed``)."""
+        sizing = self.check_edit(ref, actor, values)
+        seen = self._fresh(ref, actor, "edit")
+        now = self._clock()
+        changes = sizing.changes_from(seen.current.sizing)
+        note = f"edited by <@{actor}>: " + ", ".join(changes)
+        revision = self._revision(
+            seen.id, seen.revision + 1, seen.workload, seen.namespace, sizing, actor, note, now
+        )
+        if revision.change.preflight:
+            misfit = "; ".join(revision.change.preflight)
+            self.store.deny(seen, actor, f"edit refused: does not fit the cluster: {misfit}", now)
+            raise EditInvalid({"replicas": f"the edit does not fit the cluster: {misfit}"})
+        new = seen.model_copy(
+            update={
+                "revisions": (*seen.revisions, revision),
+                "updated_at": now,
+                "updated_by": actor,
+            }
+        )
+        return self._store(seen, new, note)
+
+    # -- housekeeping -------------------------------------------------------------------
+
+    def expire_due(self) -> list[Proposal]:
+        """Move every proposal past its expiry to ``expired``; returns those it moved."""
+        now = self._clock()
+        moved = []
+        for proposal in self.store.due_to_expire(now):
+            if proposal.state == S.PROPOSED:
+                try:
+                    moved.append(self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired"))
+                except StaleCard:
+                    continue
+        return moved
+
+    def interrupted(self) -> list[Proposal]:
+        """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
+        return [
+            p
+            for p in self.store.in_states(sorted(INTERRUPTED))
+            if self._locks.holder(p.namespace, p.workload) != p.id
+        ]
+
+    def resolve(self, proposal_id: str, outcome: ProposalState, actor: str, note: str) -> Proposal:
+        """An approver records how an interrupted apply ended, after checking the cluster."""
+        seen = self.get(proposal_id)
+        if seen.state not in INTERRUPTED:
+            raise StaleCard(f"{seen.id} is {seen.state}, not interrupted; nothing to resolve")
+        if seen.state == S.APPROVED and outcome != S.FAILED:
+            raise InputError(f"{seen.id} never started applying; it can only be resolved failed")
+        if outcome not in (S.APPLIED, S.FAILED, S.ROLLED_BACK):
+            raise InputError("resolve to one of: applied, failed, rolled_back")
+        decision = may_approve(self._access, seen.namespace, actor, "", self._groups)
+        if not decision.allowed:
+            self.store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
+            raise NotAuthorised(decision.reason)
+        if self._locks.holder(seen.namespace, seen.workload) == seen.id:
+            raise Busy(f"{seen.id} is still being applied; wait for it to finish")
+        done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
+        self._locks.release_for(seen.namespace, seen.workload, seen.id)
+        return done
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _fresh(self, ref: CardRef, actor: str, action: str) -> Proposal:
+        found = self.store.get(ref.proposal_id)
+        if found is None:
+            raise NotFound(f"proposal {ref.proposal_id} no longer exists")
+        proposal = self._expire_if_due(found)
+        if proposal.state == S.EXPIRED:
+            self.store.deny(proposal, actor, f"{action} refused: expired", self._clock())
+            raise StaleCard(
+                f"proposal {proposal.id} expired; ask again with `/sizer size {proposal.workload}"
+                " ...` for a fresh one"
+            )
+        if ref.revision != proposal.revision:
+            self.store.deny(
+                proposal,
+                actor,
+                f"{action} refused: card shows revision {ref.revision}",
+                self._clock(),
+            )
+            raise StaleCard(
+                f"this card shows revision {ref.revision} of {proposal.id}, but it was edited "
+                f"since (now revision {proposal.revision}); use the newest card"
+            )
+        if proposal.state != S.PROPOSED:
+            self.store.deny(
+                proposal, actor, f"{action} refused: already {proposal.state}", self._clock()
+            )
+            raise StaleCard(
+                f"proposal {proposal.id} is already {proposal.state.replace('_', ' ')}"
+                f" (by <@{proposal.updated_by}>)"
+            )
+        if ref.shown_sha256 != proposal.current.shown_sha256:
+            self.store.deny(proposal, actor, f"{action} refused: hash mismatch", self._clock())
+            raise IntegrityError(
+                "this card does not match the stored proposal (hash mismatch); nothing was done"
+            )
+        return proposal
+
+    def _expire_if_due(self, proposal: Proposal) -> Proposal:
+        if proposal.state != S.PROPOSED or self._clock() < proposal.expires_at:
+            return proposal
+        try:
+            return self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired")
+        except StaleCard:
+            again = self.store.get(proposal.id)
+            return again if again is not None else proposal
+
+    def _may_change(self, proposal: Proposal, actor: str, action: str) -> None:
+        """The requester or an approver may edit or reject (never approve: see approve)."""
+        if actor == proposal.requester:
+            return
+        decision = may_approve(self._access, proposal.namespace, actor, "", self._groups)
+        if not decision.allowed:
+            self.store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
+            raise NotAuthorised(
+                f"only the requester or an approver may {action}: {decision.reason}"
+            )
+
+    def _refuse_moved(self, seen: Proposal, actor: str, action: str) -> None:
+        now = self.store.get(seen.id)
+        if now is not None and (now.state != seen.state or now.revision != seen.revision):
+            self.store.deny(now, actor, f"{action} refused: already {now.state}", self._clock())
+            raise StaleCard(
+                f"proposal {seen.id} is already {now.state.replace('_', ' ')}"
+                f" (by <@{now.updated_by}>)"
+            )
+
+    def _move(
+        self,
+        seen: Proposal,
+        target: ProposalState,
+        actor: str,
+        reason: str,
+        result: ApplyResult | None = None,
+    ) -> Proposal:
+        update: dict[str, object] = {
+            "state": target,
+            "updated_at": self._clock(),
+            "updated_by": actor,
+        }
+        if result is not None:
+            update["result"] = result
+        return self._store(seen, seen.model_copy(update=update), reason)
+
+    def _store(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
+        try:
+            return self.store.transition(seen, new, reason)
+        except TransitionConflict as conflict:
+            raise StaleCard(
+                f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
+                f"revision {conflict.revision}); nothing was done"
+            ) from None
+
+
+def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:
+    """Form strings → :class:`Sizing`; every bad field gets a message saying the rule."""
+    errors: dict[str, str] = {}
+    text = {k: (values.get(k) or "").strip() for k in EDIT_FIELDS}
+    replicas = 0
+    if not text["replicas"].isdigit() or not 1 <= int(text["replicas"]) <= max_replicas:
+        errors["replicas"] = f"a whole number from 1 to {max_replicas}"
+    else:
+        replicas = int(text["replicas"])
+    cpu: dict[str, float | None] = {}
+    for name in ("cpu_request", "cpu_limit"):
+        if not text[name]:
+            cpu[name] = None
+            continue
+        try:
+            cpu[name] = parse_cpu(text[name])
+        except QuantityError as exc:
+            errors[name] = f"{exc} (CPU: e.g. 250m or 1.5)"
+    memory: dict[str, int | None] = {}
+    for name in ("memory_request", "memory_limit"):
+        if not text[name]:
+            memory[name] = None
+            continue
+        try:
+            memory[name] = parse_memory(text[name])
+        except QuantityError as exc:
+            errors[name] = f"{exc} (memory: e.g. 256Mi or 1Gi)"
+    for name in ("cpu_request", "memory_request"):
+        if not text[name] and name not in errors:
+            errors[name] = "required"
+    if cpu.get("cpu_request") == 0:
+        errors.setdefault("cpu_request", "must be more than 0")
+    if memory.get("memory_request") == 0:
+        errors.setdefault("memory_request", "must be more than 0")
+    req_c, lim_c = cpu.get("cpu_request"), cpu.get("cpu_limit")
+    if req_c is not None and lim_c is not None and lim_c < req_c:
+        errors.setdefault("cpu_limit", "the limit must be at least the request")
+    req_m, lim_m = memory.get("memory_request"), memory.get("memory_limit")
+    if req_m is not None and lim_m is not None and lim_m < req_m:
+        errors.setdefault("memory_limit", "the limit must be at least the request")
+    if errors:
+        raise EditInvalid(errors)
+    assert req_c is not None and req_m is not None
+    return Sizing(
+        replicas=replicas,
+        cpu_request=format_cpu(req_c),
+        cpu_limit=format_cpu(lim_c) if lim_c is not None else None,
+        memory_request=format_memory(req_m),
+        memory_limit=format_memory(lim_m) if lim_m is not None else None,
+    )

@@ -1,0 +1,274 @@
+"""Start-up: check every credential, wire the parts, serve, keep proposals tidy, stop.
+
+The executor is built last, after Slack and Redis answered, so a bad token is reported
+before any cluster or Terraform set-up is attempted.
+
+A missing or wrong credential stops start-up with :class:`StartupError`, whose one-line message
+names the variable to fix. Proposals left ``approved``/``applying`` by a previous process are
+reported in their threads at start, and an approver resolves them with ``/sizer resolve``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from urllib.parse import urlsplit, urlunsplit
+
+import redis as redis_lib
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.approvals.access import AccessError, GroupDirectory, load_access
+from bot.approvals.locks import EventDeduper, WorkloadLocks
+from bot.approvals.store import ProposalStore
+from bot.executors.base import Executor
+from bot.service import LiveUsage, ProposalService
+from bot.settings import Settings
+from bot.slack import blocks
+from bot.slack.app import Parts, SlackGroups, build_app, web_client
+from bot.slack.http import SlackHTTPServer
+from bot.slack.outbox import Outbox
+from bot.slack.responder import Responder
+from bot.slack.workers import WorkerPool
+from tools.catalog import PeerCatalog, load_catalog
+
+log = logging.getLogger(__name__)
+SWEEP_INTERVAL_S = 60.0
+
+
+class StartupError(Exception):
+    """One line naming the setting to fix."""
+
+
+def redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def check_settings(settings: Settings, *, http: bool) -> None:
+    """Presence and shape of the Slack credentials, before anything connects."""
+    if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+        raise StartupError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-...)")
+    if not settings.slack_bot_token.get_secret_value().startswith("xoxb-"):
+        raise StartupError("SLACK_BOT_TOKEN is not a bot token: it must start with xoxb-")
+    if http:
+        secret = settings.slack_signing_secret
+        if secret is None or not secret.get_secret_value():
+            raise StartupError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request")
+    else:
+        token = settings.slack_app_token
+        if token is None or not token.get_secret_value():
+            raise StartupError("SLACK_APP_TOKEN is not set: Socket Mode needs the app token")
+        if not token.get_secret_value().startswith("xapp-"):
+            raise StartupError(
+                "SLACK_APP_TOKEN is not an app-level token: it must start with xapp-"
+            )
+
+
+@contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    # The SDK logs each failed attempt; start-up reports the failure once, as one line.
+    sdk = logging.getLogger("slack_sdk")
+    level = sdk.level
+    sdk.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        sdk.setLevel(level)
+
+
+def check_slack(client: WebClient, settings: Settings, *, http: bool) -> str:
+    """Ask Slack whether the tokens work; returns the bot's user ID."""
+    with _quiet_sdk():
+        return _check_slack(client, settings, http=http)
+
+
+def _check_slack(client: WebClient, settings: Settings, *, http: bool) -> str:
+    try:
+        bot = client.auth_test()
+    except SlackApiError as exc:
+        raise StartupError(
+            f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})"
+        ) from None
+    except OSError as exc:
+        raise StartupError(
+            f"SLACK_API_URL {settings.slack_api_url} is unreachable: {exc}"
+        ) from None
+    if not http:
+        assert settings.slack_app_token is not None
+        try:
+            client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+        except SlackApiError as exc:
+            raise StartupError(
+                f"SLACK_APP_TOKEN was rejected by Slack ({exc.response.get('error')})"
+            ) from None
+    return str(bot.get("user_id", ""))
+
+
+def connect_redis(settings: Settings) -> redis_lib.Redis:
+    try:
+        client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+        client.ping()
+    except (redis_lib.RedisError, ValueError) as exc:
+        raise StartupError(f"REDIS_URL {redacted(settings.redis_url)}: {exc}") from None
+    return client
+
+
+def _live_usage(settings: Settings) -> LiveUsage | None:
+    if not settings.prometheus_url:
+        return None
+    from bot.slack.usage import prometheus_usage  # pulls in the Prometheus client
+
+    return prometheus_usage(settings)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: WebClient
+    service: ProposalService
+    executor: Executor
+    app: App
+    pool: WorkerPool
+    outbox: Outbox
+    http: bool
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _server: SlackHTTPServer | None = None
+    _socket: SocketModeHandler | None = None
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        executor: Executor | None = None,
+        *,
+        build_executor: Callable[[Settings], Executor] | None = None,
+        http: bool,
+        redis: redis_lib.Redis | None = None,
+        client: WebClient | None = None,
+        groups: GroupDirectory | None = None,
+        responder: Responder | None = None,
+        clock: Callable[[], float] = time.time,
+        live_usage: LiveUsage | None = None,
+    ) -> Runtime:
+        check_settings(settings, http=http)
+        try:
+            access = load_access(settings.access_file)
+        except AccessError as exc:
+            raise StartupError(f"SIZER_ACCESS_FILE: {exc}") from None
+        redis = redis or connect_redis(settings)
+        client = client or web_client(settings)
+        check_slack(client, settings, http=http)
+        if executor is None:
+            if build_executor is None:
+                raise ValueError("give an executor or a way to build one")
+            try:
+                executor = build_executor(settings)
+            except (RuntimeError, OSError, ValueError) as exc:
+                raise StartupError(f"executor: {exc}") from None
+        prefix = settings.redis_prefix
+        history = settings.history_dir
+
+        @cache
+        def catalog() -> PeerCatalog:
+            return load_catalog(history)
+
+        service = ProposalService(
+            store=ProposalStore(redis, prefix),
+            locks=WorkloadLocks(redis, prefix, settings.apply_lock_ttl_s),
+            executor=executor,
+            access=access,
+            groups=groups or SlackGroups(client),
+            catalog=catalog,
+            policy=settings.policy,
+            proposal_ttl_s=settings.proposal_ttl_s,
+            clock=clock,
+            live_usage=live_usage or _live_usage(settings),
+        )
+        pool = WorkerPool(settings.workers, settings.worker_queue)
+        parts = Parts(
+            settings=settings,
+            client=client,
+            service=service,
+            pool=pool,
+            deduper=EventDeduper(redis, prefix, settings.event_dedupe_ttl_s),
+            responder=responder,
+        )
+        app = build_app(parts, http=http)
+        return cls(settings, client, service, executor, app, pool, Outbox(client, service), http)
+
+    def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
+        """Report interrupted applies, start housekeeping, then listen (without blocking)."""
+        self.report_interrupted()
+        sweeper = threading.Thread(target=self._sweep_forever, name="sizer-sweep", daemon=True)
+        sweeper.start()
+        self._threads.append(sweeper)
+        if self.http:
+            self._server = SlackHTTPServer(self.app, host, port)
+            self._threads.append(self._server.start())
+            log.info("serving Slack HTTP events on %s:%d/slack/events", host, self._server.port)
+        else:
+            assert self.settings.slack_app_token is not None
+            self._socket = SocketModeHandler(
+                self.app,
+                app_token=self.settings.slack_app_token.get_secret_value(),
+                web_client=self.client,
+            )
+            self._socket.connect()  # type: ignore[no-untyped-call]
+            log.info("connected to Slack in Socket Mode")
+
+    @property
+    def port(self) -> int | None:
+        return self._server.port if self._server is not None else None
+
+    def wait(self) -> None:
+        self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._socket is not None:
+            self._socket.close()  # type: ignore[no-untyped-call]
+        self.pool.shutdown(wait=True)
+
+    def report_interrupted(self) -> list[str]:
+        """Say in each thread which applies a previous process left unfinished."""
+        found = self.service.interrupted()
+        for proposal in found:
+            log.warning("interrupted: %s (%s) was %s", proposal.id, proposal.key, proposal.state)
+            if proposal.channel:
+                try:
+                    self.outbox.post(
+                        proposal.channel, blocks.interrupted_text(proposal), proposal.thread_ts
+                    )
+                except SlackApiError as exc:
+                    log.warning("could not report %s: %s", proposal.id, exc)
+        return [p.id for p in found]
+
+    def sweep(self) -> None:
+        for proposal in self.service.expire_due():
+            try:
+                self.outbox.update_card(proposal)
+            except SlackApiError as exc:
+                log.warning("could not mark %s expired on its card: %s", proposal.id, exc)
+
+    def _sweep_forever(self) -> None:
+        while not self._stop.wait(SWEEP_INTERVAL_S):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("expiry sweep failed")
