@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.sizing.models import Policy
 
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -73,6 +75,85 @@ class Settings(BaseSettings):
         description="e.g. SIZER_POLICY__CPU_LIMIT=burst, SIZER_POLICY__MIN_REPLICAS=3",
     )
 
+    # Executors (render, plan, apply): reached only from the approval path
+    playbooks_dir: Path = Field(_REPO_ROOT / "playbooks", validation_alias="SIZER_PLAYBOOKS_DIR")
+    terraform_dir: Path = Field(
+        _REPO_ROOT / "terraform",
+        validation_alias="SIZER_TERRAFORM_DIR",
+        description="tree holding the root module and the modules it uses",
+    )
+    terraform_root_module: str = Field("service", validation_alias="SIZER_TERRAFORM_ROOT")
+    terraform_bin: str = Field("terraform", validation_alias="SIZER_TERRAFORM_BIN")
+    terraform_lock_timeout_s: int = Field(
+        30, ge=0, le=600, validation_alias="SIZER_TERRAFORM_LOCK_TIMEOUT_S"
+    )
+    work_dir: Path = Field(
+        Path("/var/lib/sizer"),
+        validation_alias="SIZER_WORK_DIR",
+        description="saved plans, Terraform state and render runs; must outlive a restart",
+    )
+    kubernetes_version: str = Field(
+        "1.31", pattern=r"^\d+\.\d+$", validation_alias="SIZER_KUBERNETES_VERSION"
+    )
+    field_manager: str = Field("sizer", validation_alias="SIZER_FIELD_MANAGER")
+    topology_key: str = Field("kubernetes.io/hostname", validation_alias="SIZER_TOPOLOGY_KEY")
+    storage_classes: dict[str, str] = Field(
+        default_factory=lambda: {"ceph": "ceph-rbd", "nfs": "nfs-client"},
+        validation_alias="SIZER_STORAGE_CLASSES",
+    )
+    quota_headroom: float = Field(1.5, ge=1.0, le=10.0, validation_alias="SIZER_QUOTA_HEADROOM")
+    rollout_timeout_s: float = Field(
+        300.0, gt=0, le=3600, validation_alias="SIZER_ROLLOUT_TIMEOUT_S"
+    )
+    rollout_max_restarts: int = Field(
+        2, ge=0, le=100, validation_alias="SIZER_ROLLOUT_MAX_RESTARTS"
+    )
+    rollback_delete_first: bool = Field(
+        False,
+        validation_alias="SIZER_ROLLBACK_DELETE_FIRST",
+        description="on a failed first rollout, delete what was created instead of leaving it",
+    )
+
     # Bot runtime
     workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
     dry_run: bool = Field(True, validation_alias="SIZER_DRY_RUN")
+
+    # Approvals and Slack delivery
+    redis_prefix: str = Field(
+        "sizer:", min_length=1, max_length=64, validation_alias="SIZER_REDIS_PREFIX"
+    )
+    proposal_ttl_s: float = Field(
+        86_400,
+        ge=60,
+        le=30 * 86_400,
+        validation_alias="SIZER_PROPOSAL_TTL_S",
+        description="a proposal not decided within this time expires",
+    )
+    apply_lock_ttl_s: float = Field(
+        30,
+        ge=1,
+        le=3_600,
+        validation_alias="SIZER_APPLY_LOCK_TTL_S",
+        description="renewed while an apply runs; a lapsed lock marks an interrupted apply",
+    )
+    event_dedupe_ttl_s: int = Field(
+        3_600,
+        ge=60,
+        le=86_400,
+        validation_alias="SIZER_EVENT_DEDUPE_TTL_S",
+        description="how long a Slack event_id is remembered to drop redeliveries",
+    )
+    slack_max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        validation_alias="SIZER_SLACK_MAX_RETRIES",
+        description="retries of a Slack API call answered 429 (after Retry-After)",
+    )
+    worker_queue: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        validation_alias="SIZER_WORKER_QUEUE",
+        description="jobs waiting for a worker before new requests are told to retry",
+    )

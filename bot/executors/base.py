@@ -9,7 +9,7 @@ must refuse if the hashes no longer match.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,6 +35,12 @@ class PrepareRequest(BaseModel):
     storage_request: str | None = None
     hpa: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
+    port: int = Field(8080, ge=1, le=65535)
+    hpa_max_replicas: int | None = Field(None, ge=1)
+    hpa_cpu_utilization: int = Field(70, ge=1, le=100)
+    storage_backend: Literal["ceph", "nfs"] = "ceph"
+    load_balancer: bool = False
+    load_balancer_ip: str | None = None
 
 
 class PreparedChange(BaseModel):
@@ -48,6 +54,10 @@ class PreparedChange(BaseModel):
     plan_path: str | None = None
     plan_sha256: str | None = None
     objects: tuple[str, ...] = ()
+    # The inputs the manifest was rendered from, so apply can re-render and compare.
+    request: PrepareRequest | None = None
+    # What does not fit the namespace quota or the nodes; empty when everything fits.
+    preflight: tuple[str, ...] = ()
 
 
 class ApplyRequest(BaseModel):
@@ -73,6 +83,8 @@ class ApplyResult(BaseModel):
     error: str | None = None
     failed_step: str | None = None
     rolled_back: bool = False
+    # Live objects as they were before the apply, for the audit and for rollback.
+    previous_manifest_yaml: str | None = None
 
 
 class Executor(Protocol):

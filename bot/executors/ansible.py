@@ -1,0 +1,188 @@
+"""Render a proposal into its Kubernetes manifest with the Ansible playbook, via ansible-runner.
+
+Each run gets a private data dir of its own, so concurrent renders never share artifacts or
+facts; the playbook is referenced by name from the configured playbooks directory. Task starts
+and failures are relayed to ``progress`` as they happen, so the Slack thread shows them live.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from bot.executors.base import PrepareRequest, Progress
+from bot.executors.errors import StepFailed
+from bot.settings import Settings
+from tools.sizing.quantities import QuantityError, parse_cpu, parse_memory
+
+__all__ = ["PLAYBOOK", "AnsibleRenderer", "render_variables"]
+
+PLAYBOOK = "render_workload.yml"
+STEP = "render"
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$")
+_LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+_PROPOSAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def _check(request: PrepareRequest) -> None:
+    """Refuse input the templates must never see; the edge checks too, this is the last line."""
+    problems: list[str] = []
+    for field in ("workload", "namespace"):
+        value = getattr(request, field)
+        if not _DNS1123_LABEL.match(value):
+            problems.append(f"{field} {value!r} is not a DNS-1123 label")
+    if not _PROPOSAL_ID.match(request.proposal_id):
+        problems.append(f"proposal id {request.proposal_id!r} has unexpected characters")
+    if not _IMAGE.match(request.image):
+        problems.append(f"image {request.image!r} is not an image reference")
+    for key, value in request.labels.items():
+        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            problems.append(f"label {key}={value} is not a valid Kubernetes label")
+    try:
+        parse_cpu(request.cpu_request)
+        parse_memory(request.memory_request)
+        if request.cpu_limit is not None:
+            parse_cpu(request.cpu_limit)
+        if request.memory_limit is not None:
+            parse_memory(request.memory_limit)
+        if request.storage_request is not None:
+            parse_memory(request.storage_request)
+    except QuantityError as exc:
+        problems.append(str(exc))
+    if request.stateful and not request.storage_request:
+        problems.append("a stateful workload needs storage_request")
+    if problems:
+        raise StepFailed(STEP, "; ".join(problems))
+
+
+def render_variables(
+    request: PrepareRequest, *, topology_key: str, storage_class: str
+) -> dict[str, Any]:
+    """The playbook's ``workload`` variable: the proposal, flattened for the templates."""
+    return {
+        "proposal_id": request.proposal_id,
+        "revision": request.revision,
+        "name": request.workload,
+        "namespace": request.namespace,
+        "image": request.image,
+        "replicas": request.replicas,
+        "cpu_request": request.cpu_request,
+        "cpu_limit": request.cpu_limit or "",
+        "memory_request": request.memory_request,
+        "memory_limit": request.memory_limit or "",
+        "stateful": request.stateful,
+        "storage_request": request.storage_request or "",
+        "storage_class": storage_class,
+        "hpa": request.hpa,
+        "hpa_max_replicas": request.hpa_max_replicas or request.replicas * 2,
+        "hpa_cpu_utilization": request.hpa_cpu_utilization,
+        "labels": dict(request.labels),
+        "port": request.port,
+        "topology_key": topology_key,
+    }
+
+
+class _EventRelay:
+    """Turns ansible-runner events into progress lines and remembers the first failure."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self.failure: str | None = None
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        data = event.get("event_data") or {}
+        task = data.get("task") or "?"
+        kind = event.get("event")
+        if kind == "playbook_on_task_start":
+            self._progress(f"render: {task}")
+        elif kind in ("runner_on_failed", "runner_on_unreachable") and self.failure is None:
+            result = data.get("res") or {}
+            message = result.get("msg") or result.get("stderr") or "no message"
+            self.failure = f"task {task!r} failed: {message}"
+            self._progress(f"render: {self.failure}")
+        return True
+
+
+class AnsibleRenderer:
+    """Runs ``render_workload.yml`` on localhost and returns the manifest it wrote."""
+
+    def __init__(
+        self,
+        playbooks_dir: Path,
+        work_dir: Path,
+        *,
+        topology_key: str = "kubernetes.io/hostname",
+        storage_classes: dict[str, str] | None = None,
+        playbook: str = PLAYBOOK,
+    ) -> None:
+        self.playbooks_dir = playbooks_dir
+        self.work_dir = work_dir
+        self.topology_key = topology_key
+        self.storage_classes = storage_classes or {"ceph": "ceph-rbd", "nfs": "nfs-client"}
+        self.playbook = playbook
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AnsibleRenderer:
+        return cls(
+            settings.playbooks_dir,
+            settings.work_dir / "ansible",
+            topology_key=settings.topology_key,
+            storage_classes=settings.storage_classes,
+        )
+
+    def render(self, request: PrepareRequest, progress: Progress) -> str:
+        _check(request)
+        if not (self.playbooks_dir / self.playbook).is_file():
+            raise StepFailed(STEP, f"playbook {self.playbook} not found in {self.playbooks_dir}")
+        storage_class = self.storage_classes.get(request.storage_backend)
+        if storage_class is None:
+            raise StepFailed(STEP, f"no storage class configured for {request.storage_backend}")
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = Path(
+            tempfile.mkdtemp(
+                prefix=f"{request.proposal_id}-r{request.revision}-", dir=self.work_dir
+            )
+        )
+        output = run_dir / "manifest.yaml"
+        relay = _EventRelay(progress)
+        variables = render_variables(
+            request, topology_key=self.topology_key, storage_class=storage_class
+        )
+        result = ansible_runner.run(
+            private_data_dir=str(run_dir),
+            project_dir=str(self.playbooks_dir),
+            playbook=self.playbook,
+            inventory={"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}},
+            extravars={"workload": variables, "output_path": str(output)},
+            envvars=self._environment(),
+            event_handler=relay,
+            quiet=True,
+        )
+        if result.status != "successful" or not output.is_file():
+            detail = relay.failure or f"ansible-playbook ended {result.status} (rc {result.rc})"
+            raise StepFailed(STEP, f"{detail} (artifacts kept in {run_dir})")
+        manifest = output.read_text(encoding="utf-8")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return manifest if manifest.endswith("\n") else manifest + "\n"
+
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        # ansible-playbook is installed beside this interpreter, which may not be on PATH.
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_NOCOLOR": "True",
+        }
