@@ -116,7 +116,6 @@ class Settings(BaseSettings):
 
     # Bot runtime
     workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
-    dry_run: bool = Field(True, validation_alias="SIZER_DRY_RUN")
 
     # Approvals and Slack delivery
     redis_prefix: str = Field(
