@@ -56,6 +56,27 @@ class Settings(BaseSettings):
     llm_model: str = Field("gpt-4o-mini", validation_alias="SIZER_LLM_MODEL")
     llm_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias="SIZER_LLM_TIMEOUT_S")
     llm_max_steps: int = Field(8, ge=1, le=50, validation_alias="SIZER_LLM_MAX_STEPS")
+    llm_wall_s: float = Field(
+        120.0,
+        gt=0,
+        le=1800,
+        validation_alias="SIZER_LLM_WALL_S",
+        description="wall time for one message, all model calls and tools included",
+    )
+    llm_max_retries: int = Field(1, ge=0, le=10, validation_alias="SIZER_LLM_MAX_RETRIES")
+    llm_streaming: bool = Field(False, validation_alias="SIZER_LLM_STREAMING")
+    llm_fallback: bool = Field(
+        True,
+        validation_alias="SIZER_LLM_FALLBACK",
+        description="answer with the built-in planner when the LLM endpoint fails",
+    )
+    agent_memory_ttl_s: int = Field(
+        86_400,
+        ge=60,
+        le=30 * 86_400,
+        validation_alias="SIZER_AGENT_MEMORY_TTL_S",
+        description="how long a thread's conversation is remembered for follow-ups",
+    )
 
     # Cluster
     kubeconfig: Path | None = Field(None, validation_alias="KUBECONFIG")

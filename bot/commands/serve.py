@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Callable
 from types import FrameType
 
 from bot.cli import UsageError
 from bot.executors.base import Executor
+from bot.service import ProposalService
 from bot.settings import Settings
+from bot.slack.responder import Responder
 from bot.slack.runtime import Runtime, StartupError
 
 NAME = "serve"
@@ -29,9 +32,19 @@ def _executor(settings: Settings) -> Executor:
     return build_executor(settings)
 
 
+def _responder(settings: Settings) -> Callable[[ProposalService], Responder]:
+    """Free text in mentions and DMs goes to the agent: the LLM when one is configured,
+    the built-in planner otherwise."""
+    from bot.agent_wiring import responder_for
+
+    return lambda service: responder_for(settings, service)
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        runtime = Runtime.create(settings, build_executor=_executor, http=args.http)
+        runtime = Runtime.create(
+            settings, build_executor=_executor, build_responder=_responder(settings), http=args.http
+        )
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )

@@ -160,6 +160,7 @@ class Runtime:
         client: WebClient | None = None,
         groups: GroupDirectory | None = None,
         responder: Responder | None = None,
+        build_responder: Callable[[ProposalService], Responder] | None = None,
         clock: Callable[[], float] = time.time,
         live_usage: LiveUsage | None = None,
     ) -> Runtime:
@@ -197,6 +198,8 @@ class Runtime:
             clock=clock,
             live_usage=live_usage or _live_usage(settings),
         )
+        if responder is None and build_responder is not None:
+            responder = build_responder(service)
         pool = WorkerPool(settings.workers, settings.worker_queue)
         parts = Parts(
             settings=settings,

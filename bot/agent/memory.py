@@ -1,0 +1,61 @@
+"""Per-thread conversation memory in Redis, with a TTL, so follow-ups in a thread work.
+
+One JSON value per Slack thread: the last messages (user and assistant text only; tool output
+is not kept, so nothing cluster-sourced outlives the turn), the proposal the thread is about,
+and a size request waiting for the answer to a clarifying question.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from redis import Redis
+
+from bot.agent.extract import Extracted
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    text: str
+
+
+class ThreadState(BaseModel):
+    messages: list[Message] = Field(default_factory=list)
+    proposal_id: str | None = None
+    pending: Extracted | None = None
+
+    def add(self, role: Literal["user", "assistant"], text: str, keep: int) -> None:
+        self.messages.append(Message(role=role, text=text))
+        del self.messages[:-keep]
+
+
+class ThreadMemory:
+    """Load and save a thread's state; a lapsed or unreadable entry starts the thread afresh."""
+
+    def __init__(
+        self, redis: Redis, prefix: str = "sizer:", ttl_s: int = 86_400, keep: int = 20
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.ttl_s = ttl_s
+        self.keep = keep
+
+    def key(self, channel: str, thread_ts: str) -> str:
+        return f"{self._prefix}agent:thread:{channel}:{thread_ts}"
+
+    def load(self, channel: str, thread_ts: str) -> ThreadState:
+        raw = self._redis.get(self.key(channel, thread_ts))
+        if raw is None:
+            return ThreadState()
+        try:
+            return ThreadState.model_validate_json(raw)
+        except ValidationError:
+            return ThreadState()
+
+    def save(self, channel: str, thread_ts: str, state: ThreadState) -> None:
+        del state.messages[: -self.keep]
+        self._redis.set(self.key(channel, thread_ts), state.model_dump_json(), ex=self.ttl_s)
+
+    def forget(self, channel: str, thread_ts: str) -> None:
+        self._redis.delete(self.key(channel, thread_ts))

@@ -1,0 +1,81 @@
+"""``sizer ask "..."``: one message to the agent (or the built-in planner), answered here.
+
+Prints what the Slack thread would show: the answer, then the proposal card's text when one
+was posted or revised. ``--thread`` names the conversation, so follow-ups ("make it 4
+replicas", "why so much memory?") continue it; memory lives in Redis like the bot's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import re
+import sys
+from functools import cache
+
+import redis as redis_lib
+
+from bot.agent.build import build_agent, llm_configured
+from bot.agent.memory import ThreadMemory
+from bot.agent_wiring import capabilities, terminal_service
+from bot.cli import UsageError
+from bot.settings import Settings
+from bot.slack import blocks
+from tools.catalog import PeerCatalog, load_catalog
+
+NAME = "ask"
+HELP = "ask Sizer in plain language, as in a Slack thread (the LLM if configured, else built-in)"
+_THREAD = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_TEXT = 4000
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("text", metavar="TEXT", help='e.g. "size `items-api`, FastAPI, ~80 rps"')
+    parser.add_argument("--thread", default="terminal", help="conversation name for follow-ups")
+    parser.add_argument("--user", help="who is asking (default: the login name)")
+    parser.add_argument(
+        "--offline", action="store_true", help="use the built-in planner even if an LLM is set"
+    )
+    parser.add_argument("--forget", action="store_true", help="start the thread afresh")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    text = args.text.strip()
+    if not text:
+        raise UsageError('TEXT is empty: say what you need, e.g. "help"')
+    if len(text) > MAX_TEXT:
+        raise UsageError(f"TEXT is {len(text)} characters; keep it under {MAX_TEXT}")
+    if not _THREAD.match(args.thread):
+        raise UsageError("--thread: use 1-64 letters, digits, '.', '_' or '-'")
+    user = args.user or getpass.getuser()
+    try:
+        redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+        redis.ping()
+    except (redis_lib.RedisError, ValueError) as exc:
+        raise UsageError(
+            f"REDIS_URL: cannot reach Redis ({exc}); start it or fix the URL"
+        ) from None
+
+    @cache
+    def catalog() -> PeerCatalog:
+        return load_catalog(settings.history_dir)
+
+    service, why_not = terminal_service(settings, redis, catalog)
+    if why_not:
+        print(f"sizer ask: note: {why_not}; proposals are sized but not stored", file=sys.stderr)
+    memory = ThreadMemory(redis, settings.redis_prefix, settings.agent_memory_ttl_s)
+    channel = "terminal"
+    if args.forget:
+        memory.forget(channel, args.thread)
+    agent = build_agent(
+        settings, capabilities(settings, service, catalog), memory, offline=args.offline
+    )
+    if not args.offline and llm_configured(settings):
+        print(f"sizer ask: model {settings.llm_model}", file=sys.stderr)
+    answer = agent.respond(text, user, channel, args.thread)
+    print(answer.text)
+    card = answer.new_card or answer.changed
+    if card is not None and service is not None:
+        print("\n[card] " + blocks.card_text(service.get(card)))
+        print("[card] buttons: Approve · Edit · Reject (approve in Slack)")
+    return 0

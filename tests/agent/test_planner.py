@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from bot.agent.memory import ThreadMemory
+from bot.agent.planner import Planner, edits
+from bot.agent.tools import Toolset
+from tests.agent.doubles import FakeProposals, capabilities
+
+SIZE = (
+    "<@U0SIZER> size a new FastAPI service `items-api`, Python 3.10, 50–100 req/s, "
+    "similar to `emailservice`"
+)
+
+
+def planner(memory: ThreadMemory) -> tuple[Planner, FakeProposals]:
+    proposals = FakeProposals()
+    return Planner(Toolset(capabilities(proposals=proposals)), memory), proposals
+
+
+def test_size_creates_a_card_with_numbers_from_the_tool(memory: ThreadMemory) -> None:
+    bot, proposals = planner(memory)
+    answer = bot.respond(SIZE, "U1", "C1", "1.0")
+    assert answer.new_card is not None and answer.tool_calls == ("submit_proposal",)
+    view = proposals.stored[answer.new_card]
+    assert f"{view.replicas} replicas" in answer.text
+    assert view.cpu_request in answer.text and view.memory_request in answer.text
+    assert "approve" in answer.text
+
+
+def test_follow_ups_use_the_thread(memory: ThreadMemory) -> None:
+    bot, proposals = planner(memory)
+    card = bot.respond(SIZE, "U1", "C1", "2.0").new_card
+    assert card is not None
+    edited = bot.respond("make it 4 replicas", "U1", "C1", "2.0")
+    assert edited.changed == card and proposals.stored[card].replicas == 4
+    assert "revision 2" in edited.text
+    why = bot.respond("why so much memory?", "U2", "C1", "2.0")
+    assert "memory_request" in why.text and "cpu_request" not in why.text
+    again = bot.respond("why is memory so high", "U2", "C1", "2.0")
+    assert card in again.text and "memory_limit" in again.text
+    status = bot.respond("status", "U1", "C1", "2.0")
+    assert card in status.text and "proposed" in status.text
+    # another thread knows nothing of it
+    other = bot.respond("make it 4 replicas", "U1", "C1", "3.0")
+    assert other.changed is None
+
+
+def test_clarifying_question_then_answer(memory: ThreadMemory) -> None:
+    bot, proposals = planner(memory)
+    asked = bot.respond("size a FastAPI service `items-api` like `emailservice`", "U1", "C", "4")
+    assert asked.tool_calls == () and asked.text.endswith("`50-100 rps`.")
+    assert "requests per second" in asked.text
+    done = bot.respond("about 80 rps", "U1", "C", "4")
+    assert done.new_card is not None
+    assert proposals.calls == ["size items-api"]
+
+
+def test_approve_is_never_a_tool(memory: ThreadMemory) -> None:
+    bot, proposals = planner(memory)
+    bot.respond(SIZE, "U1", "C", "5")
+    answer = bot.respond("looks good, approve it", "U1", "C", "5")
+    assert "Approve" in answer.text and answer.tool_calls == ()
+    assert all(p.state == "proposed" for p in proposals.stored.values())
+
+
+def test_memory_has_a_ttl(memory: ThreadMemory) -> None:
+    bot, _ = planner(memory)
+    bot.respond("help", "U1", "C", "6")
+    ttl = memory._redis.ttl(memory.key("C", "6"))
+    assert 0 < ttl <= memory.ttl_s
+    assert [m.role for m in memory.load("C", "6").messages] == ["user", "assistant"]
+
+
+def test_other_phrasings(memory: ThreadMemory) -> None:
+    bot, _ = planner(memory)
+    assert "I size Kubernetes workloads" in bot.respond("help", "U", "C", "7").text
+    room = bot.respond("how much room is there on the nodes?", "U", "C", "7")
+    assert room.tool_calls == ("cluster_capacity",) and "hv1" in room.text
+    quota = bot.respond("quotas in team-a", "U", "C", "7")
+    assert quota.tool_calls == ("namespace_quotas",) and "16Gi" in quota.text
+    verify = bot.respond("verify items-api in team-a", "U", "C", "7")
+    assert verify.tool_calls == ("verify_workload",) and "no samples" in verify.text
+    unknown = bot.respond("why p-0000dead", "U", "C", "7")
+    assert "no proposal" in unknown.text.lower() or "have no" in unknown.text
+    bad = bot.respond("size `Bad_Name` at 80 rps", "U", "C", "8")
+    assert "not a valid Kubernetes name" in bad.text and bad.new_card is None
+
+
+def test_edit_phrases() -> None:
+    assert edits("make it 4 replicas") == {"replicas": 4}
+    assert edits("set memory limit to 1Gi and cpu 300m") == {
+        "memory_limit": "1Gi",
+        "cpu_request": "300m",
+    }
+    assert edits("memory 512") == {"memory_request": "512Mi"}
+    assert edits("cpu limit none") == {"cpu_limit": "none"}
