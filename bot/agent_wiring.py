@@ -26,7 +26,6 @@ from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.responder import Reply
 from tools.catalog import PeerCatalog
-from tools.prometheus import MetricSchema
 from tools.propose import SizeRequest
 
 log = logging.getLogger(__name__)
@@ -149,15 +148,7 @@ def cluster_reader(settings: Settings) -> Cluster | None:
 def history_reader(settings: Settings) -> History | None:
     if not settings.prometheus_url:
         return None
-    schema = MetricSchema(
-        request_rate_metric=settings.request_rate_metric,
-        app_label=settings.app_label,
-        language_label=settings.language_label,
-        framework_label=settings.framework_label,
-        kind_label=settings.kind_label,
-        team_label=settings.team_label,
-        scrape_interval_s=settings.prometheus_scrape_interval_s,
-    )
+    schema = settings.metric_schema()
     return PrometheusHistory(settings.prometheus_url, schema, settings.prometheus_timeout_s)
 
 

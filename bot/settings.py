@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools.prometheus import MetricSchema
 from tools.sizing.models import Policy
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -177,3 +178,15 @@ class Settings(BaseSettings):
         validation_alias="SIZER_WORKER_QUEUE",
         description="jobs waiting for a worker before new requests are told to retry",
     )
+
+    def metric_schema(self) -> MetricSchema:
+        """Metric and label names the Prometheus queries use, from these settings."""
+        return MetricSchema(
+            request_rate_metric=self.request_rate_metric,
+            app_label=self.app_label,
+            language_label=self.language_label,
+            framework_label=self.framework_label,
+            kind_label=self.kind_label,
+            team_label=self.team_label,
+            scrape_interval_s=self.prometheus_scrape_interval_s,
+        )

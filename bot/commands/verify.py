@@ -39,15 +39,7 @@ def metric_schema(settings: Settings) -> MetricSchema:
 
 
 def _schema(settings: Settings) -> MetricSchema:
-    return MetricSchema(
-        request_rate_metric=settings.request_rate_metric,
-        app_label=settings.app_label,
-        language_label=settings.language_label,
-        framework_label=settings.framework_label,
-        kind_label=settings.kind_label,
-        team_label=settings.team_label,
-        scrape_interval_s=settings.prometheus_scrape_interval_s,
-    )
+    return settings.metric_schema()
 
 
 def parse_duration(text: str) -> int:
