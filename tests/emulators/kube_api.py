@@ -30,6 +30,8 @@ import kubernetes_validate
 import yaml
 from kubernetes import client as k8s
 
+from tests.emulators.loopback import serve, shutdown, url_of
+
 Obj = dict[str, Any]
 
 _KINDS = {
@@ -174,23 +176,15 @@ class KubeEmulator:
             def do_DELETE(self) -> None:
                 emulator._handle(self, "DELETE")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._server = serve(Handler)
         return self.url
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return url_of(self._server)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        shutdown(self._server)
 
     def configuration(self) -> k8s.Configuration:
         configuration = k8s.Configuration()
