@@ -97,7 +97,11 @@ def fit_cpu_model(
     settings: ColdStartSettings | None = None,
 ) -> CpuModel:
     s = settings or ColdStartSettings()
-    group = select_peers(meta, similar, peers, s.min_peers)
+    return cpu_model_of(select_peers(meta, similar, peers, s.min_peers))
+
+
+def cpu_model_of(group: PeerGroup) -> CpuModel:
+    """The CPU line fitted on one peer group."""
     known = [p for p in group.peers if p.rps_p95 is not None]
     busy = [p for p in known if (p.rps_p95 or 0) > 0]
     if len(busy) >= 2:
@@ -161,8 +165,8 @@ def recommend(
     s = settings or ColdStartSettings()
     meta = target.meta
     peers = [p for p in peers if p.meta.name != meta.name]
-    cpu_model = fit_cpu_model(meta, target.similar, peers, s)
     group = select_peers(meta, target.similar, peers, s.min_peers)
+    cpu_model = cpu_model_of(group)
     calibration = calibration or calibrate_peak(peers, s)
     names = group.names
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
