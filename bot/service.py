@@ -49,6 +49,8 @@ from bot.executors.base import (
     PrepareRequest,
     Progress,
 )
+from bot.observability.logs import log_context
+from bot.observability.metrics import APPLIES
 from tools.catalog import PeerCatalog
 from tools.propose import SizeRequest, propose
 from tools.sizing.models import Policy, Recommendation
@@ -336,7 +338,7 @@ class ProposalService:
                 f"another change to {seen.key} ({holder}) is being applied; "
                 "approve again when it has finished"
             )
-        with lock:
+        with lock, log_context(proposal_id=seen.id, workload=seen.key):
             approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
             applying = self._move(approved, S.APPLYING, actor, "apply started")
             if observe is not None:
@@ -344,6 +346,8 @@ class ProposalService:
             result = self._apply(applying, actor, progress)
             final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
+            APPLIES.labels(final.value).inc()
+            log.info("apply finished: %s", final.value)
             return self._move(applying, final, actor, why, result=result)
 
     def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:

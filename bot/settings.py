@@ -7,6 +7,7 @@ Field names are the documented environment variables (see README.md, "Configurat
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -138,6 +139,21 @@ class Settings(BaseSettings):
 
     # Bot runtime
     workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
+    health_port: int = Field(
+        8080,
+        ge=0,
+        le=65_535,
+        validation_alias="SIZER_HEALTH_PORT",
+        description="port of /healthz, /readyz and /metrics in either mode (0: any free port)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        validation_alias="SIZER_LOG_FORMAT",
+        description="json: one object per line, with proposal_id and workload during an apply",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias="SIZER_LOG_LEVEL"
+    )
 
     # Approvals and Slack delivery
     redis_prefix: str = Field(

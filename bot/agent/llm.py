@@ -27,10 +27,12 @@ from langgraph.errors import GraphRecursionError
 from pydantic import SecretStr
 
 from bot.agent.answer import Answer
+from bot.agent.llm_timer import LLMTimer
 from bot.agent.memory import ThreadMemory, ThreadState
 from bot.agent.planner import Planner, clean
 from bot.agent.prompt import SYSTEM_PROMPT
 from bot.agent.tools import AgentTool, Toolset, Turn
+from bot.observability.metrics import LLM_ERRORS
 
 log = logging.getLogger(__name__)
 # Quantities and counts an answer might state: 250m, 512Mi, 1.5Gi, 80 rps, 3 replicas, 0.72.
@@ -148,18 +150,22 @@ class LlmAgent:
         try:
             reply = self._run(text, turn, state)
         except GraphRecursionError:
+            LLM_ERRORS.labels("steps").inc()
             reply = (
                 f"I stopped after {self._max_steps} tool steps without a final answer. "
                 "Ask something narrower, or use the grammar: `size NAME --rps 50-100`."
             )
         except concurrent.futures.TimeoutError:
+            LLM_ERRORS.labels("deadline").inc()
             reply = (
                 f"I ran out of time ({self._wall_s:g} s) before finishing. Nothing was changed "
                 "beyond any proposal card posted above; ask again or narrow the question."
             )
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
+            LLM_ERRORS.labels("connection").inc()
             return self._down(f"is not reachable ({type(exc).__name__})", text, turn, state)
         except openai.APIStatusError as exc:
+            LLM_ERRORS.labels("status").inc()
             why = f"answered HTTP {exc.status_code}"
             if exc.status_code in (401, 403):
                 why += " (the key was refused: check OPENAI_API_KEY)"
@@ -198,7 +204,7 @@ class LlmAgent:
 
     def _invoke(self, graph: Any, messages: list[AnyMessage], turn: Turn) -> list[AnyMessage]:
         """Run the graph in a worker so the caller stops waiting at the turn's deadline."""
-        config: Any = {"recursion_limit": 2 * self._max_steps + 1}
+        config: Any = {"recursion_limit": 2 * self._max_steps + 1, "callbacks": [LLMTimer()]}
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
         try:
             future = pool.submit(graph.invoke, {"messages": messages}, config)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.agent.extract import extract
 from bot.agent.fence import fence, redact
 from bot.agent.ports import Cluster, History, NotFoundError, Proposals, ProposalView, Refused
+from bot.observability.metrics import AGENT_TOOL_CALLS
 from tools.catalog import PeerCatalog
 from tools.kube import KubeReadError
 from tools.prometheus import NoData, PrometheusError
@@ -260,6 +261,7 @@ class Toolset:
         else:
             result = self._run(tool, params, turn)
         turn.calls.append((name, params, result))
+        AGENT_TOOL_CALLS.labels(name if tool is not None else "unknown", result.status).inc()
         return result
 
     def _run(self, tool: AgentTool, params: dict[str, Any], turn: Turn) -> ToolResult:

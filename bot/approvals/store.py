@@ -24,6 +24,7 @@ from redis import Redis
 
 from bot.approvals.audit import AuditEntry, AuditLog, now_iso
 from bot.approvals.models import Proposal, ProposalState, allowed
+from bot.observability.metrics import TRANSITIONS
 
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists', '', ''} end
@@ -116,6 +117,7 @@ class ProposalStore:
         status, _, _ = _strs(self._create(keys=keys, args=args))
         if status == "exists":
             raise ProposalExists(proposal.id)
+        TRANSITIONS.labels(proposal.state.value).inc()
         return proposal
 
     def transition(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
@@ -145,6 +147,7 @@ class ProposalStore:
             raise ProposalMissing(seen.id)
         if status == "conflict":
             raise TransitionConflict(seen.id, ProposalState(state), int(revision))
+        TRANSITIONS.labels(new.state.value).inc()
         return new.model_copy(update={"message_ts": seen.message_ts})
 
     def deny(self, proposal: Proposal, actor: str, reason: str, at: float) -> None:
@@ -198,6 +201,13 @@ class ProposalStore:
                 if found is not None and found.state == state:
                     out.append(found)
         return out
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many proposals are in each state now (the state index sets, one round trip)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for state in ProposalState:
+            pipe.scard(self._k("state", state.value))
+        return {s.value: int(n) for s, n in zip(ProposalState, pipe.execute(), strict=True)}
 
     def due_to_expire(self, now: float) -> list[Proposal]:
         ids = self._redis.zrangebyscore(self._k("expiry"), "-inf", now)

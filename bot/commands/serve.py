@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 from collections.abc import Callable
 from types import FrameType
 
 from bot.cli import UsageError
 from bot.executors.base import Executor
+from bot.observability.logs import configure_logging, secret_values
 from bot.service import ProposalService
 from bot.settings import Settings
 from bot.slack.responder import Responder
@@ -42,11 +42,9 @@ def _responder(settings: Settings) -> Callable[[ProposalService], Responder]:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
+        configure_logging(settings.log_format, settings.log_level, secret_values(settings))
         runtime = Runtime.create(
             settings, build_executor=_executor, build_responder=_responder(settings), http=args.http
-        )
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
         runtime.start(args.host, args.port)
     except StartupError as exc:

@@ -46,6 +46,7 @@ from bot.executors.preflight import preflight
 from bot.executors.rollout import watch_rollout
 from bot.executors.terraform import TerraformRunner, terraform_variables
 from bot.executors.validate import object_ref, validate_manifest
+from bot.observability.metrics import timed_step
 from bot.settings import Settings
 
 __all__ = ["PipelineExecutor", "sha256_text"]
@@ -276,7 +277,8 @@ class _Run:
     def step(self, name: str, call: Callable[[], Any]) -> Any:
         self.progress(f"{name}: started")
         try:
-            value = call()
+            with timed_step(name):
+                value = call()
         except StepFailed as exc:
             self.record(name, ok=False, detail=exc.message)
             raise

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.approvals.locks import EventDeduper
 from bot.service import ProposalService
 from bot.settings import Settings
+from bot.slack.instrumented import CountingRateLimitHandler, InstrumentedWebClient
 from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
 from bot.slack.responder import GrammarResponder, Responder
@@ -38,12 +36,12 @@ def web_client(settings: Settings) -> WebClient:
         if settings.slack_api_url.endswith("/")
         else (settings.slack_api_url + "/")
     )
-    return WebClient(
+    return InstrumentedWebClient(
         token=token,
         base_url=base_url,
         timeout=15,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=settings.slack_max_retries),
+            CountingRateLimitHandler(max_retry_count=settings.slack_max_retries),
             ConnectionErrorRetryHandler(max_retry_count=1),
         ],
     )

@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from slack_bolt import App, BoltRequest
 
+from bot.observability.probes import Probes, send
+
 EVENTS_PATH = "/slack/events"
 MAX_BODY = 1 << 20
 
@@ -20,9 +22,17 @@ MAX_BODY = 1 << 20
 class SlackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, app: App, host: str, port: int, path: str = EVENTS_PATH) -> None:
+    def __init__(
+        self,
+        app: App,
+        host: str,
+        port: int,
+        path: str = EVENTS_PATH,
+        probes: Probes | None = None,
+    ) -> None:
         self.app = app
         self.events_path = path
+        self.probes = probes
         super().__init__((host, port), _Handler)
 
     @property
@@ -42,7 +52,10 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
     def do_GET(self) -> None:
-        if self.path == "/healthz":
+        answer = self.server.probes.answer(self.path) if self.server.probes else None
+        if answer is not None:
+            send(self, answer)
+        elif self.path == "/healthz":
             self._send(200, {}, "ok")
         else:
             self._send(404, {}, "")

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot.approvals.locks import EventDeduper
 from bot.approvals.models import CardRef, Proposal
+from bot.observability.metrics import APPROVALS, COMMANDS, EVENTS
 from bot.service import EDIT_FIELDS, EditInvalid, ProposalService, ServiceError
 from bot.slack import blocks
 from bot.slack.commands import HELP, CommandError, HelpCommand, SizeCommand, parse
@@ -53,6 +54,7 @@ class Listeners:
 
     def dedupe(self, body: Body, next: Callable[[], BoltResponse]) -> BoltResponse | None:
         """Drop Events API redeliveries (same ``event_id``) on every replica."""
+        EVENTS.labels(_kind(body)).inc()
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and not self.deduper.first(event_id):
             log.info("dropping redelivered event %s", event_id)
@@ -88,8 +90,10 @@ class Listeners:
         try:
             parsed = parse(text)
         except CommandError as exc:
+            COMMANDS.labels("invalid").inc()
             ack(response_type="ephemeral", text=str(exc))
             return
+        COMMANDS.labels(type(parsed).__name__.removesuffix("Command").lower()).inc()
         if isinstance(parsed, HelpCommand):
             ack(response_type="ephemeral", text=HELP)
             return
@@ -159,9 +163,11 @@ class Listeners:
                 done = service.approve(
                     ref, user, progress, observe=lambda p: outbox.update_card(located(p))
                 )
-            except ServiceError:
+            except ServiceError as exc:
+                APPROVALS.labels("refused", type(exc).__name__).inc()
                 self._refresh(ref, located)
                 raise
+            APPROVALS.labels("approved", "").inc()
             done = located(done)
             progress.finish("Apply finished.")
             outbox.update_card(done)
@@ -236,6 +242,20 @@ class Listeners:
                 self.outbox.update_card(located(current))
             except Exception:
                 log.exception("could not refresh card %s", ref.proposal_id)
+
+
+def _kind(body: Body) -> str:
+    """What a Slack request is, from a fixed vocabulary (never user text)."""
+    if body.get("type") == "event_callback":
+        event_type = str(body.get("event", {}).get("type", ""))
+        return event_type if event_type in _EVENT_TYPES else "other_event"
+    if body.get("command"):
+        return "command"
+    kind = str(body.get("type", ""))
+    return kind if kind in ("block_actions", "view_submission", "view_closed") else "other"
+
+
+_EVENT_TYPES = frozenset({"app_mention", "message", "app_home_opened"})
 
 
 def _click(body: Body) -> tuple[CardRef, str, str, str | None]:

@@ -29,6 +29,9 @@ from bot.approvals.access import AccessError, GroupDirectory, load_access
 from bot.approvals.locks import EventDeduper, WorkloadLocks
 from bot.approvals.store import ProposalStore
 from bot.executors.base import Executor
+from bot.observability.metrics import PROPOSAL_STATES, SCHEDULED_CHECKS
+from bot.observability.probes import Probes, ProbeServer
+from bot.observability.readiness import Readiness
 from bot.service import LiveUsage, ProposalService
 from bot.settings import Settings
 from bot.slack import blocks
@@ -143,10 +146,12 @@ class Runtime:
     pool: WorkerPool
     outbox: Outbox
     http: bool
+    probes: Probes
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
     _socket: SocketModeHandler | None = None
+    _probe_server: ProbeServer | None = None
 
     @classmethod
     def create(
@@ -163,6 +168,7 @@ class Runtime:
         build_responder: Callable[[ProposalService], Responder] | None = None,
         clock: Callable[[], float] = time.time,
         live_usage: LiveUsage | None = None,
+        readiness: Readiness | None = None,
     ) -> Runtime:
         check_settings(settings, http=http)
         try:
@@ -210,7 +216,9 @@ class Runtime:
             responder=responder,
         )
         app = build_app(parts, http=http)
-        return cls(settings, client, service, executor, app, pool, Outbox(client, service), http)
+        probes = Probes(readiness or Readiness.from_settings(settings, redis))
+        outbox = Outbox(client, service)
+        return cls(settings, client, service, executor, app, pool, outbox, http, probes)
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
         """Report interrupted applies, start housekeeping, then listen (without blocking)."""
@@ -218,8 +226,12 @@ class Runtime:
         sweeper = threading.Thread(target=self._sweep_forever, name="sizer-sweep", daemon=True)
         sweeper.start()
         self._threads.append(sweeper)
+        PROPOSAL_STATES.watch(self.service.store.count_by_state)
+        self._probe_server = ProbeServer(self.probes, host, self.settings.health_port)
+        self._threads.append(self._probe_server.start())
+        log.info("serving /healthz, /readyz, /metrics on %s:%d", host, self._probe_server.port)
         if self.http:
-            self._server = SlackHTTPServer(self.app, host, port)
+            self._server = SlackHTTPServer(self.app, host, port, probes=self.probes)
             self._threads.append(self._server.start())
             log.info("serving Slack HTTP events on %s:%d/slack/events", host, self._server.port)
         else:
@@ -236,6 +248,10 @@ class Runtime:
     def port(self) -> int | None:
         return self._server.port if self._server is not None else None
 
+    @property
+    def health_port(self) -> int | None:
+        return self._probe_server.port if self._probe_server is not None else None
+
     def wait(self) -> None:
         self._stop.wait()
 
@@ -246,6 +262,10 @@ class Runtime:
             self._server.server_close()
         if self._socket is not None:
             self._socket.close()  # type: ignore[no-untyped-call]
+        if self._probe_server is not None:
+            self._probe_server.shutdown()
+            self._probe_server.server_close()
+        PROPOSAL_STATES.unwatch(self.service.store.count_by_state)
         self.pool.shutdown(wait=True)
 
     def report_interrupted(self) -> list[str]:
@@ -274,4 +294,7 @@ class Runtime:
             try:
                 self.sweep()
             except Exception:
+                SCHEDULED_CHECKS.labels("expiry_sweep", "failed").inc()
                 log.exception("expiry sweep failed")
+            else:
+                SCHEDULED_CHECKS.labels("expiry_sweep", "ok").inc()

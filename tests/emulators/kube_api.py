@@ -219,7 +219,7 @@ class KubeEmulator:
     ) -> tuple[int, Obj]:
         with self.lock:
             self._tick()
-            if path == "/version":
+            if path.rstrip("/") == "/version":
                 major, minor = self.kubernetes_version.split(".")
                 return 200, {"major": major, "minor": minor, "gitVersion": f"v{major}.{minor}.0"}
             if path == "/api/v1/nodes":

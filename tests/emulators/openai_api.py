@@ -103,6 +103,12 @@ class OpenAIEmulator:
             def do_POST(self) -> None:
                 emulator._handle(self)
 
+            def do_GET(self) -> None:
+                if self.path.rstrip("/") == "/v1/models":
+                    emulator._json(self, 200, {"object": "list", "data": [{"id": "sizer-test"}]})
+                else:
+                    emulator._json(self, 404, {"error": {"message": f"no route {self.path}"}})
+
         self._server = serve(Handler)
         return self.url
 

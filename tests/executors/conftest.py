@@ -58,6 +58,7 @@ def make_settings(tmp_path: Path, terraform_bin: str, **overrides: Any) -> Setti
         "SIZER_TERRAFORM_BIN": terraform_bin,
         "SIZER_TERRAFORM_LOCK_TIMEOUT_S": 1,
         "SIZER_ROLLOUT_TIMEOUT_S": 3,
+        "SIZER_HEALTH_PORT": 0,
     }
     values.update(overrides)
     return Settings.model_validate(values)

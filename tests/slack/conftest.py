@@ -48,6 +48,7 @@ def settings_for(emulator: SlackEmulator, prefix: str, access: Path, **more: Any
         "SIZER_WORKERS": 2,
         "SIZER_SLACK_MAX_RETRIES": 2,
         "SIZER_APPLY_LOCK_TTL_S": 2,
+        "SIZER_HEALTH_PORT": 0,
     }
     values.update(more)
     return Settings(**values)
