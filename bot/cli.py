@@ -15,7 +15,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from bot.settings import Settings
+from bot.settings import Settings, UnknownSetting
 
 COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
 
@@ -61,7 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(commands)
     args = parser.parse_args(argv)
     try:
-        settings = Settings()
+        settings = Settings.load()
+    except UnknownSetting as exc:
+        print(f"sizer: {exc}", file=sys.stderr)
+        return 2
     except ValidationError as exc:
         error = exc.errors()[0]
         where = "__".join(str(p) for p in error["loc"]).upper()

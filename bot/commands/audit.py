@@ -9,7 +9,7 @@ import redis as redis_lib
 from bot.approvals.audit import AuditLog
 from bot.cli import UsageError
 from bot.settings import Settings
-from bot.slack.runtime import StartupError, connect_redis
+from bot.wiring import StartupError, connect_redis
 
 NAME = "audit"
 HELP = "print the audit trail of proposals (all, or one workload's)"
@@ -23,10 +23,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings, redis: redis_lib.Redis | None = None) -> int:
     try:
-        client = redis or connect_redis(settings)
+        client = redis or connect_redis(settings.redis.url)
     except StartupError as exc:
         raise UsageError(str(exc)) from None
-    entries = AuditLog(client, settings.redis_prefix).entries(args.workload, args.proposal)
+    entries = AuditLog(client, settings.redis.prefix).entries(args.workload, args.proposal)
     count = 0
     for entry in entries:
         count += 1

@@ -91,13 +91,13 @@ def build_request(args: argparse.Namespace) -> SizeRequest:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     request = build_request(args)
-    source = Path(args.history) if args.history else settings.history_dir
+    source = Path(args.history) if args.history else settings.catalog.history_dir
     try:
         catalog = load_catalog(source)
     except (OSError, TraceError, ValueError) as exc:
         raise UsageError(f"cannot read history {source}: {exc}") from None
     try:
-        rec = propose(request, catalog, settings.policy, strict=args.strict)
+        rec = propose(request, catalog, settings.policy, settings.coldstart, strict=args.strict)
     except UnknownPeerError as exc:
         raise UsageError(f"--similar: {exc}") from None
     for note in unknown_similar(request, catalog):

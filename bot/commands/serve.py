@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import argparse
 import signal
-from collections.abc import Callable
 from types import FrameType
 
 from bot.cli import UsageError
-from bot.executors.base import Executor
 from bot.observability.logs import configure_logging, secret_values
-from bot.service import ProposalService
 from bot.settings import Settings
-from bot.slack.responder import Responder
-from bot.slack.runtime import Runtime, StartupError
+from bot.wiring import Components, StartupError
 
 NAME = "serve"
 HELP = "run the Slack bot: Socket Mode by default, or --http to serve /slack/events"
@@ -25,26 +21,28 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
 
 
-def _executor(settings: Settings) -> Executor:
-    # Imported here: the executors pull in the cluster clients, which only serving needs.
-    from bot.executors import build_executor
+def check_prerequisites(settings: Settings) -> None:
+    """What serving needs that is not a credential: the Terraform engine, before Slack."""
+    from bot.executors.terraform_engine import EngineMissing, check_engine
 
-    return build_executor(settings)
-
-
-def _responder(settings: Settings) -> Callable[[ProposalService], Responder]:
-    """Free text in mentions and DMs goes to the agent: the LLM when one is configured,
-    the built-in planner otherwise."""
-    from bot.agent_wiring import responder_for
-
-    return lambda service: responder_for(settings, service)
+    try:
+        check_engine(settings.executor.terraform_bin)
+    except EngineMissing as exc:
+        raise StartupError(str(exc)) from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the Slack SDK and Bolt are only needed to serve.
+    from bot.slack.runtime import Runtime
+
+    runtime_settings = settings.runtime
+    configure_logging(
+        runtime_settings.log_format, runtime_settings.log_level, secret_values(settings)
+    )
     try:
-        configure_logging(settings.log_format, settings.log_level, secret_values(settings))
+        check_prerequisites(settings)
         runtime = Runtime.create(
-            settings, build_executor=_executor, build_responder=_responder(settings), http=args.http
+            settings, build_responder=Components.agent_responder, http=args.http
         )
         runtime.start(args.host, args.port)
     except StartupError as exc:

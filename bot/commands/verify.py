@@ -39,7 +39,7 @@ def metric_schema(settings: Settings) -> MetricSchema:
 
 
 def _schema(settings: Settings) -> MetricSchema:
-    return settings.metric_schema()
+    return settings.prometheus.metric_schema()
 
 
 def parse_duration(text: str) -> int:
@@ -96,13 +96,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         namespace = check_dns1123(args.namespace) if args.namespace else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if not settings.prometheus_url:
+    prometheus = settings.prometheus
+    if not prometheus.url:
         raise UsageError("PROMETHEUS_URL is not set: point it at the cluster's Prometheus")
     at = args.at if args.at is not None else time.time()
     try:
-        with PrometheusClient(
-            settings.prometheus_url, timeout_s=settings.prometheus_timeout_s
-        ) as client:
+        with PrometheusClient(prometheus.url, timeout_s=prometheus.timeout_s) as client:
             namespace = namespace or find_namespace(client, name, since, at)
             result = verify_workload(
                 client,

@@ -131,17 +131,13 @@ def configure_logging(
 
 def secret_values(settings: Settings) -> list[str]:
     """Every credential the settings hold, for :class:`Redactor` to remove by value."""
+    slack, llm = settings.slack, settings.llm
     found = [
         s.get_secret_value()
-        for s in (
-            settings.slack_bot_token,
-            settings.slack_app_token,
-            settings.slack_signing_secret,
-            settings.openai_api_key,
-        )
+        for s in (slack.bot_token, slack.app_token, slack.signing_secret, llm.api_key)
         if s is not None
     ]
-    password = urlsplit(settings.redis_url).password
+    password = urlsplit(settings.redis.url).password
     if password:
         found.append(password)
     return found

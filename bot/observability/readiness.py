@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import subprocess
 import threading
 import time
 import urllib.error
@@ -74,16 +73,17 @@ class Readiness:
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: Redis) -> Readiness:
+        prometheus, llm = settings.prometheus, settings.llm
         checks: dict[str, Check] = {
             "redis": lambda: "PONG" if redis.ping() else "no answer",
-            "prometheus": prometheus_check(settings.prometheus_url, settings.prometheus_timeout_s),
-            "kubernetes": kubernetes_check(settings.kubeconfig),
-            "terraform": _Cached(terraform_check(settings.terraform_bin)),
+            "prometheus": prometheus_check(prometheus.url, prometheus.timeout_s),
+            "kubernetes": kubernetes_check(settings.cluster.kubeconfig),
+            "terraform": _Cached(terraform_check(settings.executor.terraform_bin)),
         }
-        if settings.openai_base_url:
-            key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
-            checks["llm"] = llm_check(settings.openai_base_url, key)
-        return cls(checks, timeout_s=min(10.0, settings.prometheus_timeout_s))
+        if llm.base_url:
+            key = llm.api_key.get_secret_value() if llm.api_key else ""
+            checks["llm"] = llm_check(llm.base_url, key)
+        return cls(checks, timeout_s=min(10.0, prometheus.timeout_s))
 
 
 def _result(name: str, future: concurrent.futures.Future[str], left: float) -> CheckResult:
@@ -152,15 +152,13 @@ def kubernetes_check(kubeconfig: Path | None) -> Check:
     return check
 
 
-def terraform_check(binary: str) -> Check:
+def terraform_check(terraform_bin: str) -> Check:
+    """The same engine check ``sizer serve`` runs at start-up (``version``)."""
+
     def check() -> str:
-        done = subprocess.run(
-            [binary, "version", "-json"], capture_output=True, text=True, timeout=30, check=False
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{binary} version exited {done.returncode}")
-        version = json.loads(done.stdout or "{}").get("terraform_version", "unknown")
-        return f"Terraform {version}"
+        from bot.executors.terraform_engine import check_engine
+
+        return check_engine(terraform_bin)
 
     return check
 

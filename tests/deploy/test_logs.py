@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-from pydantic import SecretStr
 
 from bot.observability.logs import REDACTED, configure_logging, log_context, secret_values
 from bot.slack.runtime import Runtime, StartupError
@@ -43,14 +42,15 @@ def lines(buffer: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_no_credential_reaches_the_log(
-    captured: io.StringIO, start_bot: StartBot, emulator: SlackEmulator
+    captured: io.StringIO, start_bot: StartBot, emulator: SlackEmulator, access_file: Path
 ) -> None:
     bot = start_bot(http=True)
-    settings = bot.runtime.settings.model_copy(
-        update={
-            "openai_api_key": SecretStr(OPENAI_KEY),
-            "redis_url": f"redis://sizer:{REDIS_PASSWORD}@127.0.0.1:6379/0",
-        }
+    settings = settings_for(
+        emulator,
+        bot.prefix,
+        access_file,
+        OPENAI_API_KEY=OPENAI_KEY,
+        REDIS_URL=f"redis://sizer:{REDIS_PASSWORD}@127.0.0.1:6379/0",
     )
     secrets = [emulator.bot_token, emulator.app_token, SECRET, OPENAI_KEY, REDIS_PASSWORD]
     assert sorted(secret_values(settings)) == sorted(secrets)
@@ -64,7 +64,7 @@ def test_no_credential_reaches_the_log(
     card_update(emulator, ts, "Applied")
     # Code that carelessly logs a credential, in the message, the arguments and a traceback.
     log = logging.getLogger("sizer.test")
-    log.info("connecting with %s and %s", emulator.bot_token, settings.redis_url)
+    log.info("connecting with %s and %s", emulator.bot_token, settings.redis.url)
     log.warning("Authorization: Bearer %s", OPENAI_KEY)
     try:
         raise RuntimeError(f"signing secret {SECRET} and app token {emulator.app_token}")

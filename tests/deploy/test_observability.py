@@ -178,7 +178,7 @@ def test_readyz_names_every_dependency_and_all_answer(
     assert set(report["checks"]) == {"redis", "prometheus", "kubernetes", "terraform", "llm"}
     assert all(c["status"] == "ok" for c in report["checks"].values())
     assert report["checks"]["kubernetes"]["detail"] == "API server v1.31.0"
-    assert report["checks"]["terraform"]["detail"].startswith("Terraform 1.")
+    assert report["checks"]["terraform"]["detail"].startswith("Terraform v1.")
     assert any(m == "GET" and p.rstrip("/") == "/version" for m, p, _ in kube.requests)
 
 
@@ -212,5 +212,5 @@ def test_readyz_says_which_dependency_is_down(
         or "URLError" in (checks["prometheus"]["detail"])
     )
     assert checks["terraform"]["status"] == "error"
-    assert "FileNotFoundError" in checks["terraform"]["detail"]
+    assert "not found" in checks["terraform"]["detail"]
     assert "llm" not in checks  # not configured, not checked

@@ -51,7 +51,7 @@ def settings_for(emulator: SlackEmulator, prefix: str, access: Path, **more: Any
         "SIZER_HEALTH_PORT": 0,
     }
     values.update(more)
-    return Settings(**values)
+    return Settings.load(**values)
 
 
 @pytest.fixture
