@@ -6,14 +6,15 @@ standard library, so the check costs no more than starting Python.
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 import urllib.request
 
 
 def main() -> int:
-    port = os.environ.get("SIZER_HEALTH_PORT", "8080")
+    from bot.settings import RuntimeSettings
+
+    port = RuntimeSettings().health_port
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=4) as response:
             return 0 if response.status == 200 else 1
