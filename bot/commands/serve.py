@@ -35,14 +35,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the Slack SDK and Bolt are only needed to serve.
     from bot.slack.runtime import Runtime
 
-    runtime_settings = settings.runtime
-    configure_logging(
-        runtime_settings.log_format, runtime_settings.log_level, secret_values(settings)
-    )
     try:
         check_prerequisites(settings)
         runtime = Runtime.create(
             settings, build_responder=Components.agent_responder, http=args.http
+        )
+        # After start-up checks: a failure there is one plain line on stderr, whatever the
+        # log format; from here on every line is in the configured format, secrets removed.
+        configure_logging(
+            settings.runtime.log_format, settings.runtime.log_level, secret_values(settings)
         )
         runtime.start(args.host, args.port)
     except StartupError as exc:

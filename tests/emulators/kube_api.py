@@ -385,7 +385,8 @@ class KubeEmulator:
             outcome = pod["_outcome"] if not force else "ready"
             pod["_stage"] = outcome
             pod["metadata"]["resourceVersion"] = "2"
-            pod["status"] = self._pod_status(pod["spec"]["containers"][0]["name"], outcome)
+            container = pod["spec"]["containers"][0]
+            pod["status"] = self._pod_status(container["name"], outcome, container.get("image", ""))
             changed.add(pod["_owner"])
         for key in changed:
             workload = self.objects.get(key)
@@ -414,10 +415,12 @@ class KubeEmulator:
                 )
 
     @staticmethod
-    def _pod_status(container: str, outcome: str) -> Obj:
+    def _pod_status(container: str, outcome: str, image: str = "") -> Obj:
         running = {"running": {"startedAt": _now()}}
-        cs: Obj = {
+        cs: Obj = {  # image and imageID: the API server always sets them (typed clients need them)
             "name": container,
+            "image": image,
+            "imageID": f"docker-pullable://{image}" if image else "",
             "ready": outcome == "ready",
             "restartCount": 0,
             "state": running,
