@@ -20,7 +20,17 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
+COMMANDS = (
+    "propose",
+    "backtest",
+    "catalog",
+    "load_trace",
+    "verify",
+    "serve",
+    "ask",
+    "audit",
+    "config_reference",
+)
 
 
 class UsageError(Exception):

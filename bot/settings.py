@@ -68,7 +68,9 @@ class _Group(BaseSettings):
 
 
 class SlackSettings(_Group):
-    bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    bot_token: SecretStr | None = Field(
+        None, validation_alias="SLACK_BOT_TOKEN", description="bot token (xoxb-…) of the Slack app"
+    )
     app_token: SecretStr | None = Field(
         None, validation_alias="SLACK_APP_TOKEN", description="app-level token for Socket Mode"
     )
@@ -114,9 +116,17 @@ class PrometheusSettings(_Group):
         validation_alias="PROMETHEUS_URL",
         description="metrics for history, peers and verification",
     )
-    timeout_s: float = Field(30.0, gt=0, le=600, validation_alias="SIZER_PROMETHEUS_TIMEOUT_S")
+    timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        validation_alias="SIZER_PROMETHEUS_TIMEOUT_S",
+        description="timeout of one Prometheus query",
+    )
     request_rate_metric: str = Field(
-        "http_requests_total", validation_alias="SIZER_REQUEST_RATE_METRIC"
+        "http_requests_total",
+        validation_alias="SIZER_REQUEST_RATE_METRIC",
+        description="counter whose rate is a workload's requests per second",
     )
     scrape_interval_s: int = Field(
         60,
@@ -126,11 +136,31 @@ class PrometheusSettings(_Group):
         description="cAdvisor scrape interval: resolution of per-sample statistics",
     )
     # kube_pod_labels label names (kube-state-metrics prefixes pod labels with "label_")
-    app_label: str = Field("label_app", validation_alias="SIZER_APP_LABEL")
-    language_label: str = Field("label_language", validation_alias="SIZER_LANGUAGE_LABEL")
-    framework_label: str = Field("label_framework", validation_alias="SIZER_FRAMEWORK_LABEL")
-    kind_label: str = Field("label_kind", validation_alias="SIZER_KIND_LABEL")
-    team_label: str = Field("label_team", validation_alias="SIZER_TEAM_LABEL")
+    app_label: str = Field(
+        "label_app",
+        validation_alias="SIZER_APP_LABEL",
+        description="kube_pod_labels label naming the app (peers, verification)",
+    )
+    language_label: str = Field(
+        "label_language",
+        validation_alias="SIZER_LANGUAGE_LABEL",
+        description="kube_pod_labels label naming the language (cold-start peers)",
+    )
+    framework_label: str = Field(
+        "label_framework",
+        validation_alias="SIZER_FRAMEWORK_LABEL",
+        description="kube_pod_labels label naming the framework (cold-start peers)",
+    )
+    kind_label: str = Field(
+        "label_kind",
+        validation_alias="SIZER_KIND_LABEL",
+        description="kube_pod_labels label naming the kind of service (cold-start peers)",
+    )
+    team_label: str = Field(
+        "label_team",
+        validation_alias="SIZER_TEAM_LABEL",
+        description="kube_pod_labels label naming the owning team",
+    )
 
     def metric_schema(self) -> MetricSchema:
         """Metric and label names the Prometheus queries use."""
@@ -150,11 +180,33 @@ class PrometheusSettings(_Group):
 class LLMSettings(_Group):
     """Any OpenAI-compatible endpoint; the built-in planner answers when none is set."""
 
-    api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
-    base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
-    model: str = Field("gpt-4o-mini", validation_alias="SIZER_LLM_MODEL")
-    timeout_s: float = Field(60.0, gt=0, le=600, validation_alias="SIZER_LLM_TIMEOUT_S")
-    max_steps: int = Field(8, ge=1, le=50, validation_alias="SIZER_LLM_MAX_STEPS")
+    api_key: SecretStr | None = Field(
+        None, validation_alias="OPENAI_API_KEY", description="key of the OpenAI-compatible endpoint"
+    )
+    base_url: str | None = Field(
+        None,
+        validation_alias="OPENAI_BASE_URL",
+        description="OpenAI-compatible endpoint; unset: the built-in planner answers",
+    )
+    model: str = Field(
+        "gpt-4o-mini",
+        validation_alias="SIZER_LLM_MODEL",
+        description="model name sent to the endpoint",
+    )
+    timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=600,
+        validation_alias="SIZER_LLM_TIMEOUT_S",
+        description="timeout of one model call",
+    )
+    max_steps: int = Field(
+        8,
+        ge=1,
+        le=50,
+        validation_alias="SIZER_LLM_MAX_STEPS",
+        description="tool steps the agent may take for one message",
+    )
     wall_s: float = Field(
         120.0,
         gt=0,
@@ -162,8 +214,16 @@ class LLMSettings(_Group):
         validation_alias="SIZER_LLM_WALL_S",
         description="wall time for one message, all model calls and tools included",
     )
-    max_retries: int = Field(1, ge=0, le=10, validation_alias="SIZER_LLM_MAX_RETRIES")
-    streaming: bool = Field(False, validation_alias="SIZER_LLM_STREAMING")
+    max_retries: int = Field(
+        1,
+        ge=0,
+        le=10,
+        validation_alias="SIZER_LLM_MAX_RETRIES",
+        description="retries of a failed model call",
+    )
+    streaming: bool = Field(
+        False, validation_alias="SIZER_LLM_STREAMING", description="stream the model's answer"
+    )
     fallback: bool = Field(
         True,
         validation_alias="SIZER_LLM_FALLBACK",
@@ -222,20 +282,32 @@ class ApprovalSettings(_Group):
 class ExecutorSettings(_Group):
     """Render, plan, apply: reached only from the approval path."""
 
-    playbooks_dir: Path = Field(_REPO_ROOT / "playbooks", validation_alias="SIZER_PLAYBOOKS_DIR")
+    playbooks_dir: Path = Field(
+        _REPO_ROOT / "playbooks",
+        validation_alias="SIZER_PLAYBOOKS_DIR",
+        description="Ansible playbooks that render a workload",
+    )
     terraform_dir: Path = Field(
         _REPO_ROOT / "terraform",
         validation_alias="SIZER_TERRAFORM_DIR",
         description="tree holding the root module and the modules it uses",
     )
-    terraform_root_module: str = Field("service", validation_alias="SIZER_TERRAFORM_ROOT")
+    terraform_root_module: str = Field(
+        "service",
+        validation_alias="SIZER_TERRAFORM_ROOT",
+        description="root module inside SIZER_TERRAFORM_DIR planned for each proposal",
+    )
     terraform_bin: str = Field(
         "sizer-terraform",
         validation_alias="SIZER_TERRAFORM_BIN",
         description="Terraform engine: the bundled engine, or a terraform binary on PATH",
     )
     terraform_lock_timeout_s: int = Field(
-        30, ge=0, le=600, validation_alias="SIZER_TERRAFORM_LOCK_TIMEOUT_S"
+        30,
+        ge=0,
+        le=600,
+        validation_alias="SIZER_TERRAFORM_LOCK_TIMEOUT_S",
+        description="how long a plan or apply waits for the state lock",
     )
     work_dir: Path = Field(
         Path("/var/lib/sizer"),
@@ -248,18 +320,41 @@ class ExecutorSettings(_Group):
         validation_alias="SIZER_KUBERNETES_VERSION",
         description="schema version manifests are validated against",
     )
-    field_manager: str = Field("sizer", validation_alias="SIZER_FIELD_MANAGER")
-    topology_key: str = Field("kubernetes.io/hostname", validation_alias="SIZER_TOPOLOGY_KEY")
+    field_manager: str = Field(
+        "sizer",
+        validation_alias="SIZER_FIELD_MANAGER",
+        description="server-side apply field manager",
+    )
+    topology_key: str = Field(
+        "kubernetes.io/hostname",
+        validation_alias="SIZER_TOPOLOGY_KEY",
+        description="node label replicas are spread over (one hypervisor per value)",
+    )
     storage_classes: dict[str, str] = Field(
         default_factory=lambda: {"ceph": "ceph-rbd", "nfs": "nfs-client"},
         validation_alias="SIZER_STORAGE_CLASSES",
+        description='storage class per backend (JSON: {"ceph": …, "nfs": …})',
     )
-    quota_headroom: float = Field(1.5, ge=1.0, le=10.0, validation_alias="SIZER_QUOTA_HEADROOM")
+    quota_headroom: float = Field(
+        1.5,
+        ge=1.0,
+        le=10.0,
+        validation_alias="SIZER_QUOTA_HEADROOM",
+        description="namespace quota = largest rollout × this factor",
+    )
     rollout_timeout_s: float = Field(
-        300.0, gt=0, le=3600, validation_alias="SIZER_ROLLOUT_TIMEOUT_S"
+        300.0,
+        gt=0,
+        le=3600,
+        validation_alias="SIZER_ROLLOUT_TIMEOUT_S",
+        description="how long a rollout may take before it is rolled back",
     )
     rollout_max_restarts: int = Field(
-        2, ge=0, le=100, validation_alias="SIZER_ROLLOUT_MAX_RESTARTS"
+        2,
+        ge=0,
+        le=100,
+        validation_alias="SIZER_ROLLOUT_MAX_RESTARTS",
+        description="container restarts during a rollout before it is rolled back",
     )
     rollback_delete_first: bool = Field(
         False,
@@ -269,7 +364,13 @@ class ExecutorSettings(_Group):
 
 
 class RuntimeSettings(_Group):
-    workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
+    workers: int = Field(
+        4,
+        ge=1,
+        le=64,
+        validation_alias="SIZER_WORKERS",
+        description="bot worker threads (Slack work after the ack)",
+    )
     worker_queue: int = Field(
         64,
         ge=1,
@@ -290,7 +391,7 @@ class RuntimeSettings(_Group):
         description="json: one object per line, with proposal_id and workload during an apply",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", validation_alias="SIZER_LOG_LEVEL"
+        "INFO", validation_alias="SIZER_LOG_LEVEL", description="log level"
     )
 
 

@@ -129,9 +129,13 @@ class Policy(BaseModel):
         "throttled; burst: a limit well above the largest burst seen",
     )
     min_replicas: int = Field(2, ge=1, le=50, description="spread across hypervisors")
-    critical_min_replicas: int = Field(3, ge=1, le=50)
-    max_replicas: int = Field(50, ge=1, le=1000)
-    target_utilisation: float = Field(0.6, gt=0.05, le=0.95)
+    critical_min_replicas: int = Field(
+        3, ge=1, le=50, description="replica floor of a critical service"
+    )
+    max_replicas: int = Field(50, ge=1, le=1000, description="replica ceiling")
+    target_utilisation: float = Field(
+        0.6, gt=0.05, le=0.95, description="CPU utilisation per pod at peak load"
+    )
     min_cpu_cores: float = Field(
         0.001, ge=0.001, le=4, description="1m is the smallest CPU request Kubernetes accepts"
     )
