@@ -207,6 +207,7 @@ def serve_http(plain: Plain) -> None:
         "SLACK_SIGNING_SECRET": "ci-signing-secret",
         "SLACK_API_URL": slack.url,
         "KUBECONFIG": str(kubeconfig),
+        "SIZER_HEALTH_PORT": str(free_port()),
     }
     log = plain.work / "serve.log"
     with log.open("w") as out:

@@ -176,13 +176,19 @@ class Runtime:
         return cls(settings, client, service, parts.executor, app, pool, outbox, http, probes)
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
-        """Report interrupted applies, start housekeeping, then listen (without blocking)."""
+        """Bind the probe port, report interrupted applies, start housekeeping, then listen
+        (without blocking)."""
+        try:
+            self._probe_server = ProbeServer(self.probes, host, self.settings.runtime.health_port)
+        except OSError as exc:
+            raise StartupError(
+                f"SIZER_HEALTH_PORT {self.settings.runtime.health_port} on {host}: {exc.strerror}"
+            ) from None
         self.report_interrupted()
         sweeper = threading.Thread(target=self._sweep_forever, name="sizer-sweep", daemon=True)
         sweeper.start()
         self._threads.append(sweeper)
         PROPOSAL_STATES.watch(self.service.store.count_by_state)
-        self._probe_server = ProbeServer(self.probes, host, self.settings.runtime.health_port)
         self._threads.append(self._probe_server.start())
         log.info("serving /healthz, /readyz, /metrics on %s:%d", host, self._probe_server.port)
         if self.http:

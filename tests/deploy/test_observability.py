@@ -15,7 +15,7 @@ import redis as redis_lib
 import yaml
 
 from bot.observability.metrics import REGISTRY
-from bot.slack.runtime import Runtime
+from bot.slack.runtime import Runtime, StartupError
 from tests.approvals.doubles import RecordingExecutor
 from tests.emulators import slack_requests as sr
 from tests.emulators.kube_api import KubeEmulator
@@ -214,3 +214,17 @@ def test_readyz_says_which_dependency_is_down(
     assert checks["terraform"]["status"] == "error"
     assert "not found" in checks["terraform"]["detail"]
     assert "llm" not in checks  # not configured, not checked
+
+
+def test_a_busy_health_port_is_one_line_naming_the_setting(
+    emulator: SlackEmulator, rp: tuple[redis_lib.Redis, str], access_file: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = settings_for(emulator, rp[1], access_file, SIZER_HEALTH_PORT=port)
+        runtime = Runtime.create(settings, RecordingExecutor(), http=True, redis=rp[0])
+        with pytest.raises(StartupError, match=rf"^SIZER_HEALTH_PORT {port} on 127.0.0.1: "):
+            runtime.start("127.0.0.1", 0)
+        runtime.stop()
