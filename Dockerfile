@@ -63,6 +63,7 @@ ENV PATH=/opt/sizer/bin:$PATH \
     SIZER_PLAYBOOKS_DIR=/app/playbooks \
     SIZER_TERRAFORM_DIR=/app/terraform \
     SIZER_TERRAFORM_BIN=sizer-terraform \
+    SIZER_TERRAFORM_PROVIDER_MIRROR=/opt/terraform/providers \
     SIZER_WORK_DIR=/var/lib/sizer \
     SIZER_HEALTH_PORT=8080 \
     SIZER_LOG_FORMAT=json

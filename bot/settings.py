@@ -302,6 +302,12 @@ class ExecutorSettings(_Group):
         validation_alias="SIZER_TERRAFORM_BIN",
         description="Terraform engine: the bundled engine, or a terraform binary on PATH",
     )
+    provider_mirror: Path | None = Field(
+        None,
+        validation_alias="SIZER_TERRAFORM_PROVIDER_MIRROR",
+        description="filesystem mirror the providers come from (the image's); when set, "
+        "sizer serve checks at start-up that it holds every provider terraform/ needs",
+    )
     terraform_lock_timeout_s: int = Field(
         30,
         ge=0,

@@ -23,13 +23,17 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def check_prerequisites(settings: Settings) -> None:
-    """What serving needs that is not a credential: the Terraform engine, before Slack."""
+    """What serving needs that is not a credential: the Terraform engine and, with a mirror,
+    its providers offline; checked before Slack."""
+    from bot.executors.providers import ProvidersMissing, check_mirror
     from bot.executors.terraform_engine import EngineMissing, check_engine
     from bot.wiring import StartupError
 
     try:
         check_engine(settings.executor.terraform_bin)
-    except EngineMissing as exc:
+        if settings.executor.provider_mirror is not None:
+            check_mirror(settings.executor.provider_mirror, settings.executor.terraform_dir)
+    except (EngineMissing, ProvidersMissing) as exc:
         raise StartupError(str(exc)) from None
 
 
