@@ -154,6 +154,61 @@ def calibrate_peak(peers: Sequence[PeerProfile], settings: ColdStartSettings) ->
     return PeakCalibration(max(ratios[-1], 1.0), n, False)
 
 
+@dataclass(frozen=True)
+class MemorySize:
+    """Memory request and limit of one cold start, with the peer numbers behind them."""
+
+    typical: float
+    peak: float
+    request: float
+    limit: float
+    floor: tuple[int, str] | None
+
+    @property
+    def floored(self) -> bool:
+        return self.floor is not None and self.limit == self.floor[0]
+
+
+@dataclass(frozen=True)
+class CpuSize:
+    request: float
+    limit: float | None
+    burst: float | None
+
+
+def cpu_size(
+    model: CpuModel, rps: float | None, group: PeerGroup, policy: Policy, s: ColdStartSettings
+) -> CpuSize:
+    """Request from the peers' line at the expected load; a burst limit only by policy."""
+    request = max(model.cores(rps), policy.min_cpu_cores)
+    if policy.cpu_limit != "burst":
+        return CpuSize(request, None, None)
+    burst = float(np.median([p.cpu_max for p in group.peers]))
+    return CpuSize(request, max(request * s.cpu_burst_ratio, burst, s.cpu_limit_floor), burst)
+
+
+def memory_size(
+    meta: ServiceMeta,
+    group: PeerGroup,
+    rps: float | None,
+    calibration: PeakCalibration,
+    policy: Policy,
+    s: ColdStartSettings,
+) -> MemorySize:
+    """Request at the load neighbours' median p95; limit at their median peak × multiplier."""
+    near = closest_in_load(group.peers, rps, s.load_neighbours)
+    typical = float(np.median([p.mem_p95 for p in near]))
+    peak = float(np.median([p.mem_max for p in near]))
+    limit = max(peak * calibration.multiplier, typical, float(policy.min_memory_bytes))
+    floor = runtime_floor(meta, group)
+    if floor is not None and floor[0] > limit:
+        limit = float(floor[0])
+    request = max(typical, float(policy.min_memory_bytes))
+    if policy.memory_limit == "equal-request":
+        request = limit
+    return MemorySize(typical, peak, request, limit, floor)
+
+
 def recommend(
     target: ColdStartInput,
     peers: Sequence[PeerProfile],
@@ -163,119 +218,114 @@ def recommend(
 ) -> Recommendation:
     """Per-pod size for a service with no history of its own."""
     s = settings or ColdStartSettings()
-    meta = target.meta
-    peers = [p for p in peers if p.meta.name != meta.name]
-    group = select_peers(meta, target.similar, peers, s.min_peers)
-    cpu_model = cpu_model_of(group)
+    peers = [p for p in peers if p.meta.name != target.meta.name]
+    group = select_peers(target.meta, target.similar, peers, s.min_peers)
+    model = cpu_model_of(group)
     calibration = calibration or calibrate_peak(peers, s)
+    rps = target.rps_p95_per_pod
+    cpu = cpu_size(model, rps, group, policy, s)
+    memory = memory_size(target.meta, group, rps, calibration, policy, s)
+    confidence = coldstart_confidence(group, calibration)
+    return Recommendation(
+        service=target.meta.name,
+        strategy=NAME,
+        replicas=target.replicas or policy.min_replicas,
+        cpu_request_cores=cpu.request,
+        cpu_limit_cores=cpu.limit,
+        memory_request_bytes=math.ceil(memory.request),
+        memory_limit_bytes=math.ceil(memory.limit),
+        confidence=confidence,
+        reasons=reasons(group, model, rps, cpu, memory, calibration, confidence, policy, s),
+    )
+
+
+def reasons(
+    group: PeerGroup,
+    model: CpuModel,
+    rps: float | None,
+    cpu: CpuSize,
+    memory: MemorySize,
+    calibration: PeakCalibration,
+    confidence: float,
+    policy: Policy,
+    s: ColdStartSettings,
+) -> tuple[Reason, ...]:
+    """The one place that puts a cold start's numbers into words."""
     names = group.names
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     window = f"{len(names)} peer service{'s' if len(names) != 1 else ''}: {group.tier}"
-
-    rps = target.rps_p95_per_pod
-    cpu_req = max(cpu_model.cores(rps), policy.min_cpu_cores)
     load_text = (
-        f"{format_cpu(cpu_model.idle_cores)} idle + {cpu_model.cores_per_rps * 1000:.3g}m per "
+        f"{format_cpu(model.idle_cores)} idle + {model.cores_per_rps * 1000:.3g}m per "
         f"request/s × {rps:.3g} req/s per pod"
-        if cpu_model.cores_per_rps > 0 and rps is not None
-        else f"median peer p95 CPU {format_cpu(cpu_model.idle_cores)}"
+        if model.cores_per_rps > 0 and rps is not None
+        else f"median peer p95 CPU {format_cpu(model.idle_cores)}"
     )
-    reasons = [
-        Reason(
-            field="cpu_request",
-            value=cpu_req,
-            statistic=cpu_model.method,
-            window=window,
-            peers=names,
-            text=f"{load_text}, from {shown}",
-        )
-    ]
-
-    near = closest_in_load(group.peers, rps, s.load_neighbours)
-    mem_p95 = float(np.median([p.mem_p95 for p in near]))
-    peak = float(np.median([p.mem_max for p in near]))
-    mem_lim = max(peak * calibration.multiplier, mem_p95, float(policy.min_memory_bytes))
-    floor = runtime_floor(meta, group)
-    if floor is not None and floor[0] > mem_lim:
-        mem_lim = float(floor[0])
-    mem_req = max(mem_p95, float(policy.min_memory_bytes))
     coverage = (
         f"covers {1 - s.oom_risk:.0%} of {calibration.peers} peers predicted the same way"
         if calibration.exact
         else f"the largest ratio among only {calibration.peers} peers (too few for "
         f"{1 - s.oom_risk:.0%} coverage)"
     )
-    if policy.memory_limit == "equal-request":
-        mem_req = mem_lim
-    reasons.append(
+    equal = policy.memory_limit == "equal-request"
+    floor_text = (
+        f"; raised to {format_memory(memory.floor[0])}: {memory.floor[1]}"
+        if memory.floor is not None and memory.floored
+        else ""
+    )
+    cpu_limit_text = (
+        f"the largest of {s.cpu_burst_ratio:g}× the request, the peers' median burst "
+        f"{format_cpu(cpu.burst)} and {format_cpu(s.cpu_limit_floor)}"
+        if cpu.burst is not None
+        else "policy sets no CPU limit; pods may use idle CPU on the node"
+    )
+    return (
         Reason(
-            field="memory_request",
-            value=mem_req,
-            statistic="median of peers' p95 of 5-min memory"
-            + (" (raised to the limit: policy equal-request)" if mem_req == mem_lim else ""),
+            field="cpu_request",
+            value=cpu.request,
+            statistic=model.method,
             window=window,
             peers=names,
-            text=f"similar services use {format_memory(mem_p95)} at p95 ({shown})"
-            + ("; policy sets request = limit" if policy.memory_limit == "equal-request" else ""),
-        )
-    )
-    reasons.append(
+            text=f"{load_text}, from {shown}",
+        ),
+        Reason(
+            field="memory_request",
+            value=memory.request,
+            statistic="median of peers' p95 of 5-min memory"
+            + (
+                " (raised to the limit: policy equal-request)"
+                if memory.request == memory.limit
+                else ""
+            ),
+            window=window,
+            peers=names,
+            text=f"similar services use {format_memory(memory.typical)} at p95 ({shown})"
+            + ("; policy sets request = limit" if equal else ""),
+        ),
         Reason(
             field="memory_limit",
-            value=mem_lim,
+            value=memory.limit,
             statistic="median of peers' peak memory × split-conformal multiplier",
             window=window,
             margin=calibration.multiplier - 1,
             peers=names,
-            text=f"peers peak at {format_memory(peak)}; ×{calibration.multiplier:.2f} {coverage}"
-            + (
-                f"; raised to {format_memory(floor[0])}: {floor[1]}"
-                if floor is not None and mem_lim == floor[0]
-                else ""
-            ),
-        )
-    )
-
-    cpu_lim: float | None = None
-    if policy.cpu_limit == "burst":
-        burst = float(np.median([p.cpu_max for p in group.peers]))
-        cpu_lim = max(cpu_req * s.cpu_burst_ratio, burst, s.cpu_limit_floor)
-        cpu_text = (
-            f"the largest of {s.cpu_burst_ratio:g}× the request, the peers' median burst "
-            f"{format_cpu(burst)} and {format_cpu(s.cpu_limit_floor)}"
-        )
-    else:
-        cpu_text = "policy sets no CPU limit; pods may use idle CPU on the node"
-    reasons.append(
+            text=f"peers peak at {format_memory(memory.peak)}; "
+            f"×{calibration.multiplier:.2f} {coverage}{floor_text}",
+        ),
         Reason(
             field="cpu_limit",
-            value=cpu_lim,
-            statistic="peers' median max CPU" if cpu_lim is not None else "policy",
+            value=cpu.limit,
+            statistic="peers' median max CPU" if cpu.limit is not None else "policy",
             window=window,
-            peers=names if cpu_lim is not None else (),
-            text=cpu_text,
-        )
-    )
-    confidence = coldstart_confidence(group, calibration)
-    reasons.append(
+            peers=names if cpu.limit is not None else (),
+            text=cpu_limit_text,
+        ),
         Reason(
             field="confidence",
             value=confidence,
             statistic="peer similarity and count",
             window=window,
             text=f"confidence {confidence:.2f}: sized from {group.tier}, no history of its own",
-        )
-    )
-    return Recommendation(
-        service=meta.name,
-        strategy=NAME,
-        replicas=target.replicas or policy.min_replicas,
-        cpu_request_cores=cpu_req,
-        cpu_limit_cores=cpu_lim,
-        memory_request_bytes=math.ceil(mem_req),
-        memory_limit_bytes=math.ceil(mem_lim),
-        confidence=confidence,
-        reasons=tuple(reasons),
+        ),
     )
 
 
