@@ -1,14 +1,18 @@
 """``sizer backtest``: replay a trace directory and score Sizer against the baselines.
 
 Prints one summary row per recommender; ``--json OUT`` writes every recommendation with its
-metrics so they can be recomputed from the trace. A malformed trace is reported as one line,
-``sizer backtest: <file>:<line>: <reason>``, with exit status 2.
+metrics so they can be recomputed from the trace. ``--mode loop`` replays the whole trace in
+a closed loop (launch from the cold-start size, react to kills, re-size at every check). A
+malformed trace is reported as one line, ``sizer backtest: <file>:<line>: <reason>``, with
+exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -18,6 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bot.cli import UsageError
 from bot.settings import Settings
 from tools.backtest import report
+from tools.backtest.learning import run_learning
+from tools.backtest.loop import LOOP as LOOP_RECOMMENDERS
+from tools.backtest.loop import LoopSettings, run_loop
 from tools.backtest.results import MODES, Mode
 from tools.backtest.runner import DEFAULT_HISTORY_HOURS, available, run_backtest
 from tools.traces import TraceError, load_trace
@@ -27,6 +34,21 @@ HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
 
 MAX_HISTORY_HOURS = 24 * 365 * 10
 TABLE_WIDTH = 160
+LOOP = "loop"
+LEARNING = "learning"
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> int:
+    """``30m``, ``6h``, ``1d`` as seconds (5 minutes to 30 days)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}; use e.g. 30m, 6h or 1d")
+    seconds = round(float(match.group(1)) * _UNIT_S[match.group(2)])
+    if not 300 <= seconds <= 30 * 86400:
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be between 5m and 30d")
+    return seconds
 
 
 def _hours(text: str) -> float:
@@ -41,13 +63,33 @@ def _hours(text: str) -> float:
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("trace_dir", metavar="TRACE_DIR", type=Path, help="trace directory")
-    parser.add_argument("--mode", choices=MODES, default="rightsize", help="default: rightsize")
+    parser.add_argument(
+        "--mode",
+        choices=(*MODES, LOOP, LEARNING),
+        default="rightsize",
+        help="default: rightsize; learning: calibrate on the first half of the services, "
+        "predict the rest",
+    )
     parser.add_argument(
         "--history-hours",
         type=_hours,
         default=DEFAULT_HISTORY_HOURS,
         metavar="H",
         help=f"rightsize: hours of history before the split (default {DEFAULT_HISTORY_HOURS:g})",
+    )
+    parser.add_argument(
+        "--check-every",
+        type=_duration,
+        default=LoopSettings().check_every_s,
+        metavar="DURATION",
+        help="loop: time between checks (default 6h)",
+    )
+    parser.add_argument(
+        "--tick",
+        type=_duration,
+        default=LoopSettings().tick_s,
+        metavar="DURATION",
+        help="loop: how often VPA and Autopilot re-size (default 1h)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the full result here")
     parser.add_argument(
@@ -58,11 +100,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
+def _recommenders(text: str | None, mode: str) -> tuple[str, ...] | None:
     if text is None:
         return None
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    known = available(mode)
+    known = tuple(LOOP_RECOMMENDERS) if mode == LOOP else available(mode)  # type: ignore[arg-type]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise UsageError(
@@ -72,9 +114,50 @@ def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
+def _write(
+    result: report.BacktestResult | report.LoopResult | report.LearningResult, path: Path | None
+) -> None:
+    if path is None:
+        return
+    try:
+        report.write_json(result, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | None) -> int:
+    try:
+        trace = load_trace(args.trace_dir)
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    loop = LoopSettings(check_every_s=args.check_every, tick_s=min(args.tick, args.check_every))
+    started = time.perf_counter()
+    result = run_loop(trace, settings=loop, policy=settings.policy, only=only)
+    result = result.model_copy(update={"seconds": round(time.perf_counter() - started, 2)})
+    _write(result, args.json)
+    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.loop_table(result))
+    return 0
+
+
+def _learning(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        result = run_learning(load_trace(args.trace_dir), policy=settings.policy)
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _write(result, args.json)
+    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.learning_table(result))
+    return 0
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.mode == LEARNING:
+        return _learning(args, settings)
+    only = _recommenders(args.recommenders, args.mode)
+    if args.mode == LOOP:
+        return _loop(args, settings, only)
     mode: Mode = args.mode
-    only = _recommenders(args.recommenders, mode)
     try:
         trace = load_trace(args.trace_dir)
     except TraceError as exc:
@@ -112,11 +195,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             policy=settings.policy,
             on_service=advance,
         )
-    if args.json is not None:
-        try:
-            report.write_json(result, args.json)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
+    _write(result, args.json)
     # a pipe or file gets the whole table rather than an 80-column squeeze
     Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.summary_table(result))
     return 0

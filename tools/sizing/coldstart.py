@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.sizing.correction import NO_CORRECTION, Correction
 from tools.sizing.models import Policy, Reason, Recommendation, ServiceMeta
 from tools.sizing.peers import NAMED_TIER, PeerGroup, select_peers
 from tools.sizing.profiles import PeerProfile
@@ -47,6 +48,7 @@ class ColdStartInput(BaseModel):
     rps_p95_per_pod: float | None = Field(None, ge=0)
     replicas: int | None = Field(None, ge=1)
     similar: tuple[str, ...] = ()
+    namespace: str | None = None
 
 
 class ColdStartSettings(BaseModel):
@@ -277,32 +279,61 @@ class CpuSize:
     burst: float | None
 
 
+@dataclass(frozen=True)
+class PeerEvidence:
+    """What the peers predict for a target before any correction: cold start's inputs."""
+
+    group: PeerGroup
+    model: CpuModel
+    rps: float | None
+    cpu_cores: float
+    memory_p95: float
+    memory_peak: float
+
+
+def peer_evidence(
+    target: ColdStartInput, peers: Sequence[PeerProfile], s: ColdStartSettings
+) -> PeerEvidence:
+    """The peer group, its CPU line at the expected load and the load neighbours' memory."""
+    group = select_peers(target.meta, target.similar, peers, s.min_peers)
+    model = cpu_model_of(group)
+    rps = target.rps_p95_per_pod
+    near = closest_in_load(group.peers, rps, s.load_neighbours)
+    return PeerEvidence(
+        group=group,
+        model=model,
+        rps=rps,
+        cpu_cores=model.cores(rps),
+        memory_p95=float(np.median([p.mem_p95 for p in near])),
+        memory_peak=float(np.median([p.mem_max for p in near])),
+    )
+
+
 def cpu_size(
-    model: CpuModel, rps: float | None, group: PeerGroup, policy: Policy, s: ColdStartSettings
+    evidence: PeerEvidence, correction: Correction, policy: Policy, s: ColdStartSettings
 ) -> CpuSize:
     """Request from the peers' line at the expected load; a burst limit only by policy."""
-    request = max(model.cores(rps), policy.min_cpu_cores)
+    request = max(evidence.cpu_cores * correction.cpu, policy.min_cpu_cores)
     if policy.cpu_limit != "burst":
         return CpuSize(request, None, None)
-    burst = float(np.median([p.cpu_max for p in group.peers]))
+    burst = float(np.median([p.cpu_max for p in evidence.group.peers]))
     return CpuSize(request, max(request * s.cpu_burst_ratio, burst, s.cpu_limit_floor), burst)
 
 
 def memory_size(
     meta: ServiceMeta,
-    group: PeerGroup,
-    rps: float | None,
+    evidence: PeerEvidence,
+    correction: Correction,
     calibration: PeakCalibration,
     policy: Policy,
-    s: ColdStartSettings,
 ) -> MemorySize:
     """Request at the load neighbours' median p95; limit at their median peak × the multiplier
-    of the service's class (with or without a look-alike peer)."""
+    of the service's class (with or without a look-alike peer); both corrected by outcomes."""
+    group = evidence.group
     alike = has_lookalike(meta, group)
     cover = calibration.of(alike)
-    near = closest_in_load(group.peers, rps, s.load_neighbours)
-    typical = float(np.median([p.mem_p95 for p in near]))
-    peak = float(np.median([p.mem_max for p in near]))
+    typical = evidence.memory_p95 * correction.memory
+    peak = evidence.memory_peak * correction.peak
     limit = max(peak * cover.multiplier, typical, float(policy.min_memory_bytes))
     floor = runtime_floor(meta, group)
     if floor is not None and floor[0] > limit:
@@ -319,17 +350,17 @@ def recommend(
     policy: Policy,
     settings: ColdStartSettings | None = None,
     calibration: PeakCalibration | None = None,
+    correction: Correction = NO_CORRECTION,
 ) -> Recommendation:
-    """Per-pod size for a service with no history of its own."""
+    """Per-pod size for a service with no history of its own; ``correction`` is what past
+    outcomes of similar services teach (see :mod:`tools.sizing.outcomes`)."""
     s = settings or ColdStartSettings()
     peers = [p for p in peers if p.meta.name != target.meta.name]
-    group = select_peers(target.meta, target.similar, peers, s.min_peers)
-    model = cpu_model_of(group)
+    evidence = peer_evidence(target, peers, s)
     calibration = calibration or calibrate_peak(peers, s)
-    rps = target.rps_p95_per_pod
-    cpu = cpu_size(model, rps, group, policy, s)
-    memory = memory_size(target.meta, group, rps, calibration, policy, s)
-    confidence = coldstart_confidence(group, memory.cover)
+    cpu = cpu_size(evidence, correction, policy, s)
+    memory = memory_size(target.meta, evidence, correction, calibration, policy)
+    confidence = coldstart_confidence(evidence.group, memory.cover)
     return Recommendation(
         service=target.meta.name,
         strategy=NAME,
@@ -339,15 +370,14 @@ def recommend(
         memory_request_bytes=math.ceil(memory.request),
         memory_limit_bytes=math.ceil(memory.limit),
         confidence=confidence,
-        reasons=reasons(target.meta, group, model, rps, cpu, memory, confidence, policy, s),
+        reasons=reasons(target.meta, evidence, correction, cpu, memory, confidence, policy, s),
     )
 
 
 def reasons(
     meta: ServiceMeta,
-    group: PeerGroup,
-    model: CpuModel,
-    rps: float | None,
+    evidence: PeerEvidence,
+    correction: Correction,
     cpu: CpuSize,
     memory: MemorySize,
     confidence: float,
@@ -355,6 +385,9 @@ def reasons(
     s: ColdStartSettings,
 ) -> tuple[Reason, ...]:
     """The one place that puts a cold start's numbers into words."""
+    group, model, rps = evidence.group, evidence.model, evidence.rps
+    cpu_notes = "".join(f"; {note}" for note in correction.cpu_notes)
+    memory_notes = "".join(f"; {note}" for note in correction.memory_notes)
     names = group.names
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     window = f"{len(names)} peer service{'s' if len(names) != 1 else ''}: {group.tier}"
@@ -384,7 +417,7 @@ def reasons(
             statistic=model.method,
             window=window,
             peers=names,
-            text=f"{load_text}, from {shown}",
+            text=f"{load_text}, from {shown}{cpu_notes}",
         ),
         Reason(
             field="memory_request",
@@ -398,6 +431,7 @@ def reasons(
             window=window,
             peers=names,
             text=f"similar services use {format_memory(memory.typical)} at p95 ({shown})"
+            + memory_notes
             + ("; policy sets request = limit" if equal else ""),
         ),
         Reason(
