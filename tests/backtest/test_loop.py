@@ -16,7 +16,9 @@ from tools.backtest.loop import (
     LoopSettings,
     _Replay,
     run_loop,
+    vpa_updater_admits,
 )
+from tools.sizing.baselines import vpa
 from tools.sizing.models import Policy, Recommendation, UsageHistory
 from tools.sizing.oom import raise_after_oom
 from tools.traces import load_trace
@@ -150,3 +152,11 @@ def test_bad_loop_arguments_are_clear_errors(
     assert "unknown recommender" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown recommender"):
         run_loop(load_trace(Path(trace)), only=("nope",))
+
+
+def test_vpa_updater_evicts_only_outside_the_recommended_range() -> None:
+    usage = constant("svc", samples=24 * 60, cpu=0.2, memory=400 * MiB)
+    target = vpa.recommend(usage, POLICY)
+    assert not vpa_updater_admits(target, usage)
+    starved = size(50 * MiB, memory_request=50 * MiB, cpu=0.2)
+    assert vpa_updater_admits(starved, usage)

@@ -13,9 +13,10 @@ replayed sample by sample over the whole trace:
 How each recommender runs is what it does in a cluster: Sizer raises the limit after a kill
 (:mod:`tools.sizing.oom`) and right-sizes at each check; VPA's recommender and Autopilot's
 moving window run continuously and react to kills; KRR is a report, applied at each check
-and blind to kills in between. A new size is applied when a request or limit moves by more
-than ``min_change`` or the memory limit rises (the updater's hysteresis); each applied
-change is a resize. Recommenders read at most ``lookback`` of history.
+and blind to kills in between. VPA's updater evicts a pod only when its requests fall outside
+the recommender's [lower bound, upper bound] (or after a kill); for the others a new size is
+applied when a request or limit moves by more than ``min_change`` or the memory limit rises.
+Each applied change is a resize. Recommenders read at most ``lookback`` of history.
 
 After the first check, each check period is scored on the time-weighted mean request in
 force against the p95 of its 5-minute usage (the benchmark's slack); a service's slack is
@@ -44,6 +45,7 @@ from tools.traces import Trace
 
 Reaction = Literal["raise", "recompute", "wait"]
 Resize = Callable[[UsageHistory, Policy], Recommendation]
+Admit = Callable[[Recommendation, UsageHistory], bool]
 
 # A check period is scored only with at least an hour of 5-minute windows.
 MIN_PERIOD_WINDOWS = 12
@@ -73,15 +75,33 @@ class LoopRecommender:
     resize: Resize
     continuous: bool
     on_kill: Reaction
+    admit: Admit | None = None  # None: apply when the size moves by more than min_change
 
 
 def _krr(history: UsageHistory, policy: Policy) -> Recommendation:
     return krr_simple.recommend(history, policy)
 
 
+def _outside(value: float, bounds: vpa.Bounds) -> bool:
+    return value < bounds.lower or (bounds.upper is not None and value > bounds.upper)
+
+
+def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
+    """VPA's updater: evict when a request is outside the recommended [lower, upper] range."""
+    try:
+        est = vpa.estimate(history)
+    except ValueError:
+        return False
+    return _outside(current.cpu_request_cores * 1000, est.cpu_millicores) or _outside(
+        float(current.memory_request_bytes), est.memory_bytes
+    )
+
+
 LOOP: Mapping[str, LoopRecommender] = {
     "sizer": LoopRecommender(rightsize.recommend, continuous=False, on_kill="raise"),
-    "vpa": LoopRecommender(vpa.recommend, continuous=True, on_kill="recompute"),
+    "vpa": LoopRecommender(
+        vpa.recommend, continuous=True, on_kill="recompute", admit=vpa_updater_admits
+    ),
     "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
     "autopilot-mw": LoopRecommender(autopilot_mw.recommend, continuous=True, on_kill="recompute"),
 }
@@ -160,8 +180,15 @@ def _moved(old: float | None, new: float | None, tolerance: float) -> bool:
     return abs(new - old) / old > tolerance
 
 
-def _apply(run: _Run, new: Recommendation, at: int, tolerance: float) -> None:
+def _apply(run: _Run, new: Recommendation, at: int, tolerance: float | None) -> None:
+    """Apply ``new`` if it moves by more than ``tolerance`` (always when None)."""
     old = run.size
+    if tolerance is None:
+        if new != old:
+            run.size = new
+            run.changes.append((at, new))
+            run.resizes += 1
+        return
     pairs = [
         (old.cpu_request_cores, new.cpu_request_cores),
         (old.cpu_limit_cores, new.cpu_limit_cores),
@@ -262,12 +289,14 @@ class _Replay:
                     else self._resize(how, at + 1)
                 )
                 if new is not None:
-                    _apply(state, new, at + 1, s.min_change)
+                    _apply(state, new, at + 1, s.min_change if how.admit is None else None)
                 t = at + 1
             if stop in checks or stop in ticks:
+                if how.admit is not None and not how.admit(state.size, self.history(stop)):
+                    continue
                 new = self._resize(how, stop)
                 if new is not None:
-                    _apply(state, new, stop, s.min_change)
+                    _apply(state, new, stop, s.min_change if how.admit is None else None)
         return state
 
     def period_slack(self, state: _Run, a: int, b: int) -> tuple[float | None, float | None]:
