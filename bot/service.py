@@ -51,6 +51,7 @@ from bot.executors.base import (
 )
 from tools.catalog import PeerCatalog
 from tools.propose import SizeRequest, propose
+from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Policy, Recommendation
 from tools.sizing.profiles import PeerProfile
 from tools.sizing.quantities import (
@@ -155,6 +156,7 @@ class ProposalService:
         catalog: Callable[[], PeerCatalog],
         policy: Policy,
         proposal_ttl_s: float,
+        coldstart: ColdStartSettings | None = None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
@@ -166,6 +168,7 @@ class ProposalService:
         self._groups = groups
         self._catalog = catalog
         self._policy = policy
+        self._coldstart = coldstart or ColdStartSettings()
         self._ttl = proposal_ttl_s
         self._clock = clock
         self._new_id = new_id
@@ -188,7 +191,7 @@ class ProposalService:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
         try:
-            rec = propose(request, catalog, self._policy)
+            rec = propose(request, catalog, self._policy, self._coldstart)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None
         now = self._clock()

@@ -1,43 +1,124 @@
 """The one settings object: built once at start-up from the environment and passed down.
 
-Nothing in Sizer reads the environment anywhere else, and nothing reads it at import time.
-Field names are the documented environment variables (see README.md, "Configuration").
+Settings come in groups, one per part of Sizer (Slack, Redis, Prometheus, the LLM, the
+cluster, approvals, the executors, the bot runtime, the peer catalog and the engine's
+strategies); each part takes only its group. Every field is read from the environment
+variable documented in README.md ("Configuration"); the names are flat (``REDIS_URL``, not
+``REDIS__URL``) because they are what operators already set, and the engine's strategy groups
+take nested names (``SIZER_POLICY__CPU_LIMIT``, ``SIZER_COLDSTART__OOM_RISK``).
+
+Nothing in Sizer reads the environment anywhere else, and nothing reads it at import time:
+:meth:`Settings.load` is called by the command line, once.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.prometheus import MetricSchema
+from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Policy
+from tools.sizing.rightsize import RightsizeSettings
+
+if TYPE_CHECKING:
+    from tools.prometheus import MetricSchema
+
+__all__ = [
+    "ApprovalSettings",
+    "CatalogSettings",
+    "ClusterSettings",
+    "ExecutorSettings",
+    "LLMSettings",
+    "PrometheusSettings",
+    "RedisSettings",
+    "RuntimeSettings",
+    "Settings",
+    "SlackSettings",
+    "UnknownSetting",
+]
 
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-class Settings(BaseSettings):
+class UnknownSetting(ValueError):
+    """A name given to :meth:`Settings.load` that no group reads (a typo, most likely)."""
+
+
+class _Group(BaseSettings):
+    """One group of settings, read from its own flat environment variables."""
+
     model_config = SettingsConfigDict(
         env_file=None, extra="ignore", frozen=True, env_nested_delimiter="__"
     )
 
-    # Slack
-    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
-    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
-    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+    @classmethod
+    def env_names(cls) -> frozenset[str]:
+        """The environment variables this group reads."""
+        names: set[str] = set()
+        for field in cls.model_fields.values():
+            alias = field.validation_alias
+            if isinstance(alias, str):
+                names.add(alias)
+            elif isinstance(alias, AliasChoices):
+                names.update(str(choice) for choice in alias.choices)
+        return frozenset(names)
 
-    # State and metrics
-    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
-    prometheus_url: str | None = Field(None, validation_alias="PROMETHEUS_URL")
+
+class SlackSettings(_Group):
+    bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    app_token: SecretStr | None = Field(
+        None, validation_alias="SLACK_APP_TOKEN", description="app-level token for Socket Mode"
+    )
+    signing_secret: SecretStr | None = Field(
+        None, validation_alias="SLACK_SIGNING_SECRET", description="HTTP mode request signatures"
+    )
+    api_url: str = Field(
+        "https://slack.com/api/",
+        validation_alias="SLACK_API_URL",
+        description="Slack Web API base (a proxy or test server may stand in)",
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        validation_alias="SIZER_SLACK_MAX_RETRIES",
+        description="retries of a Slack API call answered 429 (after Retry-After)",
+    )
+
+    @property
+    def base_url(self) -> str:
+        return self.api_url if self.api_url.endswith("/") else self.api_url + "/"
+
+
+class RedisSettings(_Group):
+    url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        validation_alias="REDIS_URL",
+        description="proposals, locks, audit stream, thread memory",
+    )
+    prefix: str = Field(
+        "sizer:",
+        min_length=1,
+        max_length=64,
+        validation_alias="SIZER_REDIS_PREFIX",
+        description="prefix of every key Sizer writes",
+    )
+
+
+class PrometheusSettings(_Group):
+    url: str | None = Field(
+        None,
+        validation_alias="PROMETHEUS_URL",
+        description="metrics for history, peers and verification",
+    )
+    timeout_s: float = Field(30.0, gt=0, le=600, validation_alias="SIZER_PROMETHEUS_TIMEOUT_S")
     request_rate_metric: str = Field(
         "http_requests_total", validation_alias="SIZER_REQUEST_RATE_METRIC"
     )
-    prometheus_timeout_s: float = Field(
-        30.0, gt=0, le=600, validation_alias="SIZER_PROMETHEUS_TIMEOUT_S"
-    )
-    prometheus_scrape_interval_s: int = Field(
+    scrape_interval_s: int = Field(
         60,
         ge=1,
         le=3600,
@@ -51,27 +132,44 @@ class Settings(BaseSettings):
     kind_label: str = Field("label_kind", validation_alias="SIZER_KIND_LABEL")
     team_label: str = Field("label_team", validation_alias="SIZER_TEAM_LABEL")
 
-    # LLM (the built-in planner is used when no base URL or key is set)
-    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
-    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
-    llm_model: str = Field("gpt-4o-mini", validation_alias="SIZER_LLM_MODEL")
-    llm_timeout_s: float = Field(60.0, gt=0, le=600, validation_alias="SIZER_LLM_TIMEOUT_S")
-    llm_max_steps: int = Field(8, ge=1, le=50, validation_alias="SIZER_LLM_MAX_STEPS")
-    llm_wall_s: float = Field(
+    def metric_schema(self) -> MetricSchema:
+        """Metric and label names the Prometheus queries use."""
+        from tools.prometheus import MetricSchema
+
+        return MetricSchema(
+            request_rate_metric=self.request_rate_metric,
+            app_label=self.app_label,
+            language_label=self.language_label,
+            framework_label=self.framework_label,
+            kind_label=self.kind_label,
+            team_label=self.team_label,
+            scrape_interval_s=self.scrape_interval_s,
+        )
+
+
+class LLMSettings(_Group):
+    """Any OpenAI-compatible endpoint; the built-in planner answers when none is set."""
+
+    api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    model: str = Field("gpt-4o-mini", validation_alias="SIZER_LLM_MODEL")
+    timeout_s: float = Field(60.0, gt=0, le=600, validation_alias="SIZER_LLM_TIMEOUT_S")
+    max_steps: int = Field(8, ge=1, le=50, validation_alias="SIZER_LLM_MAX_STEPS")
+    wall_s: float = Field(
         120.0,
         gt=0,
         le=1800,
         validation_alias="SIZER_LLM_WALL_S",
         description="wall time for one message, all model calls and tools included",
     )
-    llm_max_retries: int = Field(1, ge=0, le=10, validation_alias="SIZER_LLM_MAX_RETRIES")
-    llm_streaming: bool = Field(False, validation_alias="SIZER_LLM_STREAMING")
-    llm_fallback: bool = Field(
+    max_retries: int = Field(1, ge=0, le=10, validation_alias="SIZER_LLM_MAX_RETRIES")
+    streaming: bool = Field(False, validation_alias="SIZER_LLM_STREAMING")
+    fallback: bool = Field(
         True,
         validation_alias="SIZER_LLM_FALLBACK",
         description="answer with the built-in planner when the LLM endpoint fails",
     )
-    agent_memory_ttl_s: int = Field(
+    memory_ttl_s: int = Field(
         86_400,
         ge=60,
         le=30 * 86_400,
@@ -79,69 +177,24 @@ class Settings(BaseSettings):
         description="how long a thread's conversation is remembered for follow-ups",
     )
 
-    # Cluster
-    kubeconfig: Path | None = Field(None, validation_alias="KUBECONFIG")
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url or self.api_key)
+
+
+class ClusterSettings(_Group):
+    kubeconfig: Path | None = Field(
+        None,
+        validation_alias="KUBECONFIG",
+        description="cluster to read and apply to (the in-cluster service account otherwise)",
+    )
+
+
+class ApprovalSettings(_Group):
     access_file: Path | None = Field(
         None,
         validation_alias=AliasChoices("SIZER_ACCESS_FILE", "SIZER_SETTINGS_FILE"),
-        description="YAML with approvers and namespaces",
-    )
-
-    # Sizing
-    history_dir: Path | None = Field(
-        None, validation_alias="SIZER_HISTORY_DIR", description="trace directory; bundled if unset"
-    )
-    policy: Policy = Field(
-        default_factory=Policy,
-        validation_alias="SIZER_POLICY",
-        description="e.g. SIZER_POLICY__CPU_LIMIT=burst, SIZER_POLICY__MIN_REPLICAS=3",
-    )
-
-    # Executors (render, plan, apply): reached only from the approval path
-    playbooks_dir: Path = Field(_REPO_ROOT / "playbooks", validation_alias="SIZER_PLAYBOOKS_DIR")
-    terraform_dir: Path = Field(
-        _REPO_ROOT / "terraform",
-        validation_alias="SIZER_TERRAFORM_DIR",
-        description="tree holding the root module and the modules it uses",
-    )
-    terraform_root_module: str = Field("service", validation_alias="SIZER_TERRAFORM_ROOT")
-    terraform_bin: str = Field("terraform", validation_alias="SIZER_TERRAFORM_BIN")
-    terraform_lock_timeout_s: int = Field(
-        30, ge=0, le=600, validation_alias="SIZER_TERRAFORM_LOCK_TIMEOUT_S"
-    )
-    work_dir: Path = Field(
-        Path("/var/lib/sizer"),
-        validation_alias="SIZER_WORK_DIR",
-        description="saved plans, Terraform state and render runs; must outlive a restart",
-    )
-    kubernetes_version: str = Field(
-        "1.31", pattern=r"^\d+\.\d+$", validation_alias="SIZER_KUBERNETES_VERSION"
-    )
-    field_manager: str = Field("sizer", validation_alias="SIZER_FIELD_MANAGER")
-    topology_key: str = Field("kubernetes.io/hostname", validation_alias="SIZER_TOPOLOGY_KEY")
-    storage_classes: dict[str, str] = Field(
-        default_factory=lambda: {"ceph": "ceph-rbd", "nfs": "nfs-client"},
-        validation_alias="SIZER_STORAGE_CLASSES",
-    )
-    quota_headroom: float = Field(1.5, ge=1.0, le=10.0, validation_alias="SIZER_QUOTA_HEADROOM")
-    rollout_timeout_s: float = Field(
-        300.0, gt=0, le=3600, validation_alias="SIZER_ROLLOUT_TIMEOUT_S"
-    )
-    rollout_max_restarts: int = Field(
-        2, ge=0, le=100, validation_alias="SIZER_ROLLOUT_MAX_RESTARTS"
-    )
-    rollback_delete_first: bool = Field(
-        False,
-        validation_alias="SIZER_ROLLBACK_DELETE_FIRST",
-        description="on a failed first rollout, delete what was created instead of leaving it",
-    )
-
-    # Bot runtime
-    workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
-
-    # Approvals and Slack delivery
-    redis_prefix: str = Field(
-        "sizer:", min_length=1, max_length=64, validation_alias="SIZER_REDIS_PREFIX"
+        description="YAML with approvers and capacity per namespace; unset: nobody may approve",
     )
     proposal_ttl_s: float = Field(
         86_400,
@@ -164,13 +217,59 @@ class Settings(BaseSettings):
         validation_alias="SIZER_EVENT_DEDUPE_TTL_S",
         description="how long a Slack event_id is remembered to drop redeliveries",
     )
-    slack_max_retries: int = Field(
-        3,
-        ge=0,
-        le=10,
-        validation_alias="SIZER_SLACK_MAX_RETRIES",
-        description="retries of a Slack API call answered 429 (after Retry-After)",
+
+
+class ExecutorSettings(_Group):
+    """Render, plan, apply: reached only from the approval path."""
+
+    playbooks_dir: Path = Field(_REPO_ROOT / "playbooks", validation_alias="SIZER_PLAYBOOKS_DIR")
+    terraform_dir: Path = Field(
+        _REPO_ROOT / "terraform",
+        validation_alias="SIZER_TERRAFORM_DIR",
+        description="tree holding the root module and the modules it uses",
     )
+    terraform_root_module: str = Field("service", validation_alias="SIZER_TERRAFORM_ROOT")
+    terraform_bin: str = Field(
+        "sizer-terraform",
+        validation_alias="SIZER_TERRAFORM_BIN",
+        description="Terraform engine: the bundled engine, or a terraform binary on PATH",
+    )
+    terraform_lock_timeout_s: int = Field(
+        30, ge=0, le=600, validation_alias="SIZER_TERRAFORM_LOCK_TIMEOUT_S"
+    )
+    work_dir: Path = Field(
+        Path("/var/lib/sizer"),
+        validation_alias="SIZER_WORK_DIR",
+        description="saved plans, Terraform state and render runs; must outlive a restart",
+    )
+    kubernetes_version: str = Field(
+        "1.31",
+        pattern=r"^\d+\.\d+$",
+        validation_alias="SIZER_KUBERNETES_VERSION",
+        description="schema version manifests are validated against",
+    )
+    field_manager: str = Field("sizer", validation_alias="SIZER_FIELD_MANAGER")
+    topology_key: str = Field("kubernetes.io/hostname", validation_alias="SIZER_TOPOLOGY_KEY")
+    storage_classes: dict[str, str] = Field(
+        default_factory=lambda: {"ceph": "ceph-rbd", "nfs": "nfs-client"},
+        validation_alias="SIZER_STORAGE_CLASSES",
+    )
+    quota_headroom: float = Field(1.5, ge=1.0, le=10.0, validation_alias="SIZER_QUOTA_HEADROOM")
+    rollout_timeout_s: float = Field(
+        300.0, gt=0, le=3600, validation_alias="SIZER_ROLLOUT_TIMEOUT_S"
+    )
+    rollout_max_restarts: int = Field(
+        2, ge=0, le=100, validation_alias="SIZER_ROLLOUT_MAX_RESTARTS"
+    )
+    rollback_delete_first: bool = Field(
+        False,
+        validation_alias="SIZER_ROLLBACK_DELETE_FIRST",
+        description="on a failed first rollout, delete what was created instead of leaving it",
+    )
+
+
+class RuntimeSettings(_Group):
+    workers: int = Field(4, ge=1, le=64, validation_alias="SIZER_WORKERS")
     worker_queue: int = Field(
         64,
         ge=1,
@@ -179,14 +278,91 @@ class Settings(BaseSettings):
         description="jobs waiting for a worker before new requests are told to retry",
     )
 
-    def metric_schema(self) -> MetricSchema:
-        """Metric and label names the Prometheus queries use, from these settings."""
-        return MetricSchema(
-            request_rate_metric=self.request_rate_metric,
-            app_label=self.app_label,
-            language_label=self.language_label,
-            framework_label=self.framework_label,
-            kind_label=self.kind_label,
-            team_label=self.team_label,
-            scrape_interval_s=self.prometheus_scrape_interval_s,
+
+class CatalogSettings(_Group):
+    history_dir: Path | None = Field(
+        None,
+        validation_alias="SIZER_HISTORY_DIR",
+        description="peer history: a trace directory or catalog JSON; bundled if unset",
+    )
+
+
+class _Strategies(_Group):
+    """The engine's own settings models, each under its nested prefix."""
+
+    policy: Policy = Field(
+        default_factory=Policy,
+        validation_alias="SIZER_POLICY",
+        description="e.g. SIZER_POLICY__CPU_LIMIT=burst, SIZER_POLICY__MIN_REPLICAS=3",
+    )
+    coldstart: ColdStartSettings = Field(
+        default_factory=ColdStartSettings,
+        validation_alias="SIZER_COLDSTART",
+        description="e.g. SIZER_COLDSTART__OOM_RISK=0.01",
+    )
+    rightsize: RightsizeSettings = Field(
+        default_factory=RightsizeSettings,
+        validation_alias="SIZER_RIGHTSIZE",
+        description="e.g. SIZER_RIGHTSIZE__PEAK_HEADROOM_BYTES=0",
+    )
+
+
+class Settings(BaseModel):
+    """Every group, built once; parts take the group they need, never the whole object."""
+
+    model_config = ConfigDict(frozen=True)
+
+    GROUPS: ClassVar[dict[str, type[_Group]]] = {
+        "slack": SlackSettings,
+        "redis": RedisSettings,
+        "prometheus": PrometheusSettings,
+        "llm": LLMSettings,
+        "cluster": ClusterSettings,
+        "approvals": ApprovalSettings,
+        "executor": ExecutorSettings,
+        "runtime": RuntimeSettings,
+        "catalog": CatalogSettings,
+    }
+
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    policy: Policy = Field(default_factory=Policy)
+    coldstart: ColdStartSettings = Field(default_factory=ColdStartSettings)
+    rightsize: RightsizeSettings = Field(default_factory=RightsizeSettings)
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Read every group from the environment; ``overrides`` (by variable name) win.
+
+        Raises :class:`UnknownSetting` for an override no group reads, and pydantic's
+        ``ValidationError`` (whose location is the variable name) for a bad value.
+        """
+        known = set(_Strategies.env_names())
+        for group in cls.GROUPS.values():
+            known |= group.env_names()
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise UnknownSetting(f"no setting is read from {', '.join(unknown)}")
+        groups: dict[str, Any] = {name: group(**overrides) for name, group in cls.GROUPS.items()}
+        strategies = _Strategies(**overrides)
+        return cls(
+            **groups,
+            policy=strategies.policy,
+            coldstart=strategies.coldstart,
+            rightsize=strategies.rightsize,
         )
+
+    @classmethod
+    def env_names(cls) -> frozenset[str]:
+        """Every environment variable Sizer reads (the configuration reference)."""
+        names = set(_Strategies.env_names())
+        for group in cls.GROUPS.values():
+            names |= group.env_names()
+        return frozenset(names)

@@ -69,7 +69,12 @@ def unknown_similar(request: SizeRequest, catalog: PeerCatalog) -> list[str]:
 
 
 def propose(
-    request: SizeRequest, catalog: PeerCatalog, policy: Policy, *, strict: bool = False
+    request: SizeRequest,
+    catalog: PeerCatalog,
+    policy: Policy,
+    settings: coldstart.ColdStartSettings | None = None,
+    *,
+    strict: bool = False,
 ) -> Recommendation:
     """Replicas for the peak load, then the per-pod size for each pod's share of it.
 
@@ -97,7 +102,7 @@ def propose(
         replicas=plan.replicas,
         similar=request.similar,
     )
-    settings = coldstart.ColdStartSettings()
+    settings = settings or coldstart.ColdStartSettings()
     calibration = (
         catalog.peak_calibration(settings)
         if catalog.get(request.name) is None

@@ -26,6 +26,7 @@ from tools.catalog import PeerCatalog
 from tools.kube import KubeReadError
 from tools.prometheus import NoData, PrometheusError
 from tools.propose import SizeRequest, propose, unknown_similar
+from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Dns1123Label, Kind, Language, Policy, Reason
 from tools.sizing.quantities import (
     QuantityError,
@@ -139,6 +140,7 @@ class Capabilities:
 
     catalog: Callable[[], PeerCatalog]
     policy: Policy
+    coldstart: ColdStartSettings = field(default_factory=ColdStartSettings)
     proposals: Proposals | None = None
     cluster: Cluster | None = None
     history: History | None = None
@@ -513,7 +515,7 @@ class Toolset:
             return ToolResult(status="error", error=unsaid)
         request = args.request()
         catalog = self._catalog()
-        rec = propose(request, catalog, self.caps.policy)
+        rec = propose(request, catalog, self.caps.policy, self.caps.coldstart)
         return ToolResult(
             status="ok",
             data={

@@ -11,17 +11,14 @@ import argparse
 import getpass
 import re
 import sys
-from functools import cache
+from typing import TYPE_CHECKING
 
-import redis as redis_lib
-
-from bot.agent.build import build_agent, llm_configured
-from bot.agent.memory import ThreadMemory
-from bot.agent_wiring import capabilities, terminal_service
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.slack import blocks
-from tools.catalog import PeerCatalog, load_catalog
+
+if TYPE_CHECKING:
+    from bot.service import ProposalService
+    from bot.settings import Settings
+    from bot.wiring import Components
 
 NAME = "ask"
 HELP = "ask Sizer in plain language, as in a Slack thread (the LLM if configured, else built-in)"
@@ -48,34 +45,40 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not _THREAD.match(args.thread):
         raise UsageError("--thread: use 1-64 letters, digits, '.', '_' or '-'")
     user = args.user or getpass.getuser()
+    from bot.wiring import Components, StartupError
+
+    parts = Components(settings)
     try:
-        redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
-        redis.ping()
-    except (redis_lib.RedisError, ValueError) as exc:
+        parts.redis  # noqa: B018 -- thread memory and proposals live in Redis
+    except StartupError as exc:
         raise UsageError(
             f"REDIS_URL: cannot reach Redis ({exc}); start it or fix the URL"
         ) from None
-
-    @cache
-    def catalog() -> PeerCatalog:
-        return load_catalog(settings.history_dir)
-
-    service, why_not = terminal_service(settings, redis, catalog)
-    if why_not:
-        print(f"sizer ask: note: {why_not}; proposals are sized but not stored", file=sys.stderr)
-    memory = ThreadMemory(redis, settings.redis_prefix, settings.agent_memory_ttl_s)
+    service = terminal_service(parts)
+    memory = parts.memory
     channel = "terminal"
     if args.forget:
         memory.forget(channel, args.thread)
-    agent = build_agent(
-        settings, capabilities(settings, service, catalog), memory, offline=args.offline
-    )
-    if not args.offline and llm_configured(settings):
-        print(f"sizer ask: model {settings.llm_model}", file=sys.stderr)
+    agent = parts.agent(service, offline=args.offline)
+    if not args.offline and settings.llm.configured:
+        print(f"sizer ask: model {settings.llm.model}", file=sys.stderr)
     answer = agent.respond(text, user, channel, args.thread)
     print(answer.text)
     card = answer.new_card or answer.changed
     if card is not None and service is not None:
+        from bot.slack import blocks
+
         print("\n[card] " + blocks.card_text(service.get(card)))
         print("[card] buttons: Approve · Edit · Reject (approve in Slack)")
     return 0
+
+
+def terminal_service(parts: Components) -> ProposalService | None:
+    """The proposal service, or None (said on stderr) when proposals cannot be prepared here."""
+    from bot.wiring import StartupError
+
+    try:
+        return parts.service
+    except StartupError as exc:
+        print(f"sizer ask: note: {exc}; proposals are sized but not stored", file=sys.stderr)
+        return None

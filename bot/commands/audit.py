@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import redis as redis_lib
-
-from bot.approvals.audit import AuditLog
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.slack.runtime import StartupError, connect_redis
+
+if TYPE_CHECKING:
+    import redis as redis_lib
+
+    from bot.settings import Settings
 
 NAME = "audit"
 HELP = "print the audit trail of proposals (all, or one workload's)"
@@ -22,11 +23,14 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, redis: redis_lib.Redis | None = None) -> int:
+    from bot.approvals.audit import AuditLog
+    from bot.wiring import StartupError, connect_redis
+
     try:
-        client = redis or connect_redis(settings)
+        client = redis or connect_redis(settings.redis.url)
     except StartupError as exc:
         raise UsageError(str(exc)) from None
-    entries = AuditLog(client, settings.redis_prefix).entries(args.workload, args.proposal)
+    entries = AuditLog(client, settings.redis.prefix).entries(args.workload, args.proposal)
     count = 0
     for entry in entries:
         count += 1

@@ -2,9 +2,10 @@
 
 Prints one summary row per recommender; ``--json OUT`` writes every recommendation with its
 metrics so they can be recomputed from the trace. ``--mode loop`` replays the whole trace in
-a closed loop (launch from the cold-start size, react to kills, re-size at every check). A
-malformed trace is reported as one line, ``sizer backtest: <file>:<line>: <reason>``, with
-exit status 2.
+a closed loop (launch from the cold-start size, react to kills, re-size at every check);
+``--mode learning`` calibrates cold start on the outcomes of the first half of the services
+and predicts the rest. A malformed trace is reported as one line,
+``sizer backtest: <file>:<line>: <reason>``, with exit status 2.
 """
 
 from __future__ import annotations
@@ -15,19 +16,16 @@ import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.backtest import report
-from tools.backtest.learning import run_learning
-from tools.backtest.loop import LOOP as LOOP_RECOMMENDERS
-from tools.backtest.loop import LoopSettings, run_loop
-from tools.backtest.results import MODES, Mode
-from tools.backtest.runner import DEFAULT_HISTORY_HOURS, available, run_backtest
-from tools.traces import TraceError, load_trace
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.backtest.learning import LearningResult
+    from tools.backtest.loop import LoopResult
+    from tools.backtest.results import BacktestResult, Mode
+    from tools.traces import Trace
 
 NAME = "backtest"
 HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
@@ -36,6 +34,9 @@ MAX_HISTORY_HOURS = 24 * 365 * 10
 TABLE_WIDTH = 160
 LOOP = "loop"
 LEARNING = "learning"
+# Defaults of tools.backtest.loop.LoopSettings, restated so --help imports no engine.
+DEFAULT_CHECK_EVERY_S = 6 * 3600
+DEFAULT_TICK_S = 3600
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 
@@ -62,6 +63,9 @@ def _hours(text: str) -> float:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from tools.backtest.results import MODES
+    from tools.backtest.runner import DEFAULT_HISTORY_HOURS
+
     parser.add_argument("trace_dir", metavar="TRACE_DIR", type=Path, help="trace directory")
     parser.add_argument(
         "--mode",
@@ -80,14 +84,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check-every",
         type=_duration,
-        default=LoopSettings().check_every_s,
+        default=DEFAULT_CHECK_EVERY_S,
         metavar="DURATION",
         help="loop: time between checks (default 6h)",
     )
     parser.add_argument(
         "--tick",
         type=_duration,
-        default=LoopSettings().tick_s,
+        default=DEFAULT_TICK_S,
         metavar="DURATION",
         help="loop: how often VPA and Autopilot re-size (default 1h)",
     )
@@ -103,6 +107,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _recommenders(text: str | None, mode: str) -> tuple[str, ...] | None:
     if text is None:
         return None
+    from tools.backtest.loop import LOOP as LOOP_RECOMMENDERS
+    from tools.backtest.runner import available
+
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     known = tuple(LOOP_RECOMMENDERS) if mode == LOOP else available(mode)  # type: ignore[arg-type]
     unknown = [n for n in names if n not in known]
@@ -114,50 +121,81 @@ def _recommenders(text: str | None, mode: str) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
-def _write(
-    result: report.BacktestResult | report.LoopResult | report.LearningResult, path: Path | None
-) -> None:
+def _write(result: BacktestResult | LoopResult | LearningResult, path: Path | None) -> None:
     if path is None:
         return
+    from tools.backtest import report
+
     try:
         report.write_json(result, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | None) -> int:
+def _print(table: object) -> None:
+    from rich.console import Console
+
+    # a pipe or file gets the whole table rather than an 80-column squeeze
+    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(table)
+
+
+def _load(path: Path) -> Trace:
+    from tools.traces import TraceError, load_trace
+
     try:
-        trace = load_trace(args.trace_dir)
+        return load_trace(path)
     except TraceError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | None) -> int:
+    from tools.backtest import report
+    from tools.backtest.loop import LoopSettings, run_loop
+
+    trace = _load(args.trace_dir)
     loop = LoopSettings(check_every_s=args.check_every, tick_s=min(args.tick, args.check_every))
     started = time.perf_counter()
     result = run_loop(trace, settings=loop, policy=settings.policy, only=only)
     result = result.model_copy(update={"seconds": round(time.perf_counter() - started, 2)})
     _write(result, args.json)
-    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.loop_table(result))
+    _print(report.loop_table(result))
     return 0
 
 
 def _learning(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.backtest import report
+    from tools.backtest.learning import run_learning
+
+    trace = _load(args.trace_dir)
     try:
-        result = run_learning(load_trace(args.trace_dir), policy=settings.policy)
-    except TraceError as exc:
-        raise UsageError(str(exc)) from None
+        result = run_learning(trace, policy=settings.policy)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _write(result, args.json)
-    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.learning_table(result))
+    _print(report.learning_table(result))
     return 0
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.mode == LEARNING:
         return _learning(args, settings)
-    only = _recommenders(args.recommenders, args.mode)
     if args.mode == LOOP:
-        return _loop(args, settings, only)
+        return _loop(args, settings, _recommenders(args.recommenders, LOOP))
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from tools.backtest import report
+    from tools.backtest.runner import run_backtest
+    from tools.traces import TraceError, load_trace
+
     mode: Mode = args.mode
+    only = _recommenders(args.recommenders, mode)
     try:
         trace = load_trace(args.trace_dir)
     except TraceError as exc:
@@ -196,6 +234,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             on_service=advance,
         )
     _write(result, args.json)
-    # a pipe or file gets the whole table rather than an 80-column squeeze
-    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.summary_table(result))
+    _print(report.summary_table(result))
     return 0

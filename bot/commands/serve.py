@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-from collections.abc import Callable
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.executors.base import Executor
-from bot.service import ProposalService
-from bot.settings import Settings
-from bot.slack.responder import Responder
-from bot.slack.runtime import Runtime, StartupError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "serve"
 HELP = "run the Slack bot: Socket Mode by default, or --http to serve /slack/events"
@@ -25,28 +23,27 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
 
 
-def _executor(settings: Settings) -> Executor:
-    # Imported here: the executors pull in the cluster clients, which only serving needs.
-    from bot.executors import build_executor
+def check_prerequisites(settings: Settings) -> None:
+    """What serving needs that is not a credential: the Terraform engine, before Slack."""
+    from bot.executors.terraform_engine import EngineMissing, check_engine
+    from bot.wiring import StartupError
 
-    return build_executor(settings)
-
-
-def _responder(settings: Settings) -> Callable[[ProposalService], Responder]:
-    """Free text in mentions and DMs goes to the agent: the LLM when one is configured,
-    the built-in planner otherwise."""
-    from bot.agent_wiring import responder_for
-
-    return lambda service: responder_for(settings, service)
+    try:
+        check_engine(settings.executor.terraform_bin)
+    except EngineMissing as exc:
+        raise StartupError(str(exc)) from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the Slack SDK and Bolt are only needed to serve.
+    from bot.slack.runtime import Runtime
+    from bot.wiring import Components, StartupError
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
+        check_prerequisites(settings)
         runtime = Runtime.create(
-            settings, build_executor=_executor, build_responder=_responder(settings), http=args.http
-        )
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+            settings, build_responder=Components.agent_responder, http=args.http
         )
         runtime.start(args.host, args.port)
     except StartupError as exc:

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.executors.pipeline import PipelineExecutor
-    from bot.settings import Settings
+    from bot.settings import ClusterSettings, ExecutorSettings
 
 
-def build_executor(settings: Settings) -> PipelineExecutor:
+def build_executor(settings: ExecutorSettings, cluster: ClusterSettings) -> PipelineExecutor:
     """The real executor, on the cluster of ``KUBECONFIG`` or the in-cluster service account."""
     from kubernetes.config import ConfigException
 
     from bot.executors.pipeline import PipelineExecutor
 
     try:
-        return PipelineExecutor.from_settings(settings)
+        return PipelineExecutor.from_settings(settings, cluster)
     except ConfigException as exc:
         raise RuntimeError(
             f"no Kubernetes configuration: set KUBECONFIG or run inside the cluster ({exc})"

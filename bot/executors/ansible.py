@@ -19,7 +19,7 @@ import ansible_runner
 
 from bot.executors.base import PrepareRequest, Progress
 from bot.executors.errors import StepFailed
-from bot.settings import Settings
+from bot.settings import ExecutorSettings
 from tools.sizing.quantities import QuantityError, parse_cpu, parse_memory
 
 __all__ = ["PLAYBOOK", "AnsibleRenderer", "render_variables"]
@@ -132,7 +132,7 @@ class AnsibleRenderer:
         self.playbook = playbook
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AnsibleRenderer:
+    def from_settings(cls, settings: ExecutorSettings) -> AnsibleRenderer:
         return cls(
             settings.playbooks_dir,
             settings.work_dir / "ansible",

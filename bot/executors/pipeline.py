@@ -46,7 +46,7 @@ from bot.executors.preflight import preflight
 from bot.executors.rollout import watch_rollout
 from bot.executors.terraform import TerraformRunner, terraform_variables
 from bot.executors.validate import object_ref, validate_manifest
-from bot.settings import Settings
+from bot.settings import ClusterSettings, ExecutorSettings
 
 __all__ = ["PipelineExecutor", "sha256_text"]
 
@@ -74,7 +74,7 @@ class PipelineExecutor:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: ExecutorSettings,
         *,
         kube: KubeApi,
         renderer: AnsibleRenderer | None = None,
@@ -86,8 +86,10 @@ class PipelineExecutor:
         self.terraform = terraform or TerraformRunner.from_settings(settings)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PipelineExecutor:
-        kube = KubeApi.from_kubeconfig(settings.kubeconfig, field_manager=settings.field_manager)
+    def from_settings(
+        cls, settings: ExecutorSettings, cluster: ClusterSettings
+    ) -> PipelineExecutor:
+        kube = KubeApi.from_kubeconfig(cluster.kubeconfig, field_manager=settings.field_manager)
         return cls(settings, kube=kube)
 
     # proposal time

@@ -29,7 +29,8 @@ from python_terraform import IsFlagged, Terraform
 
 from bot.executors.base import PrepareRequest, Progress
 from bot.executors.errors import StalePlan, StepFailed
-from bot.settings import Settings
+from bot.executors.terraform_engine import BUNDLED, resolve
+from bot.settings import ExecutorSettings
 from tools.sizing.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 
 __all__ = ["TerraformPlan", "TerraformRunner", "sha256_file", "terraform_variables"]
@@ -148,7 +149,7 @@ class TerraformRunner:
         work_dir: Path,
         *,
         root_module: str = "service",
-        terraform_bin: str = "terraform",
+        terraform_bin: str = BUNDLED,
         lock_timeout_s: int = 30,
     ) -> None:
         self.config_dir = config_dir
@@ -158,7 +159,7 @@ class TerraformRunner:
         self.lock_timeout = f"{lock_timeout_s}s"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TerraformRunner:
+    def from_settings(cls, settings: ExecutorSettings) -> TerraformRunner:
         return cls(
             settings.terraform_dir,
             settings.work_dir / "terraform",
@@ -171,7 +172,7 @@ class TerraformRunner:
         return self.work_dir / "state" / namespace / f"{workload}.tfstate"
 
     def _terraform(self, root: Path) -> Terraform:
-        return Terraform(working_dir=str(root), terraform_bin_path=self.terraform_bin)
+        return Terraform(working_dir=str(root), terraform_bin_path=resolve(self.terraform_bin))
 
     def _run_dir(self, request: PrepareRequest) -> Path:
         return self.work_dir / "runs" / f"{request.proposal_id}-r{request.revision}"

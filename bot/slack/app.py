@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.approvals.locks import EventDeduper
 from bot.service import ProposalService
-from bot.settings import Settings
+from bot.settings import SlackSettings
 from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
 from bot.slack.responder import GrammarResponder, Responder
@@ -30,20 +30,15 @@ from bot.slack.workers import WorkerPool
 log = logging.getLogger(__name__)
 
 
-def web_client(settings: Settings) -> WebClient:
+def web_client(settings: SlackSettings) -> WebClient:
     """The bot-token client; 429s wait for Retry-After and retry, up to the configured count."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    base_url = (
-        settings.slack_api_url
-        if settings.slack_api_url.endswith("/")
-        else (settings.slack_api_url + "/")
-    )
+    token = settings.bot_token.get_secret_value() if settings.bot_token else None
     return WebClient(
         token=token,
-        base_url=base_url,
+        base_url=settings.base_url,
         timeout=15,
         retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=settings.slack_max_retries),
+            RateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
             ConnectionErrorRetryHandler(max_retry_count=1),
         ],
     )
@@ -79,7 +74,7 @@ class SlackGroups:
 
 @dataclass(frozen=True)
 class Parts:
-    settings: Settings
+    settings: SlackSettings
     client: WebClient
     service: ProposalService
     pool: WorkerPool
@@ -90,9 +85,7 @@ class Parts:
 def build_app(parts: Parts, *, http: bool) -> App:
     """A Bolt app; ``http`` turns on request signature verification (Socket Mode needs none)."""
     settings = parts.settings
-    secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    )
+    secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     app = App(
         client=parts.client,
         signing_secret=secret,

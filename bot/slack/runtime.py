@@ -1,5 +1,7 @@
-"""Start-up: check every credential, wire the parts, serve, keep proposals tidy, stop.
+"""Start-up of the Slack bot: check every credential, take the parts, serve, tidy, stop.
 
+The parts come from the composition root (:class:`bot.wiring.Components`); this module adds
+what only the Slack side needs (the Web client, user groups, the Bolt app, the worker pool).
 The executor is built last, after Slack and Redis answered, so a bad token is reported
 before any cluster or Terraform set-up is attempted.
 
@@ -16,8 +18,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
-from urllib.parse import urlsplit, urlunsplit
 
 import redis as redis_lib
 from slack_bolt import App
@@ -25,49 +25,37 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.approvals.access import AccessError, GroupDirectory, load_access
-from bot.approvals.locks import EventDeduper, WorkloadLocks
-from bot.approvals.store import ProposalStore
+from bot.approvals.access import GroupDirectory
+from bot.approvals.locks import EventDeduper
 from bot.executors.base import Executor
 from bot.service import LiveUsage, ProposalService
-from bot.settings import Settings
+from bot.settings import Settings, SlackSettings
 from bot.slack import blocks
 from bot.slack.app import Parts, SlackGroups, build_app, web_client
 from bot.slack.http import SlackHTTPServer
 from bot.slack.outbox import Outbox
 from bot.slack.responder import Responder
 from bot.slack.workers import WorkerPool
-from tools.catalog import PeerCatalog, load_catalog
+from bot.wiring import Components, StartupError
+
+__all__ = ["Runtime", "StartupError", "check_settings", "check_slack"]
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_S = 60.0
 
 
-class StartupError(Exception):
-    """One line naming the setting to fix."""
-
-
-def redacted(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
-
-
-def check_settings(settings: Settings, *, http: bool) -> None:
+def check_settings(settings: SlackSettings, *, http: bool) -> None:
     """Presence and shape of the Slack credentials, before anything connects."""
-    if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+    if settings.bot_token is None or not settings.bot_token.get_secret_value():
         raise StartupError("SLACK_BOT_TOKEN is not set: give the bot token (xoxb-...)")
-    if not settings.slack_bot_token.get_secret_value().startswith("xoxb-"):
+    if not settings.bot_token.get_secret_value().startswith("xoxb-"):
         raise StartupError("SLACK_BOT_TOKEN is not a bot token: it must start with xoxb-")
     if http:
-        secret = settings.slack_signing_secret
+        secret = settings.signing_secret
         if secret is None or not secret.get_secret_value():
             raise StartupError("SLACK_SIGNING_SECRET is not set: HTTP mode verifies every request")
     else:
-        token = settings.slack_app_token
+        token = settings.app_token
         if token is None or not token.get_secret_value():
             raise StartupError("SLACK_APP_TOKEN is not set: Socket Mode needs the app token")
         if not token.get_secret_value().startswith("xapp-"):
@@ -88,13 +76,13 @@ def _quiet_sdk() -> Iterator[None]:
         sdk.setLevel(level)
 
 
-def check_slack(client: WebClient, settings: Settings, *, http: bool) -> str:
+def check_slack(client: WebClient, settings: SlackSettings, *, http: bool) -> str:
     """Ask Slack whether the tokens work; returns the bot's user ID."""
     with _quiet_sdk():
         return _check_slack(client, settings, http=http)
 
 
-def _check_slack(client: WebClient, settings: Settings, *, http: bool) -> str:
+def _check_slack(client: WebClient, settings: SlackSettings, *, http: bool) -> str:
     try:
         bot = client.auth_test()
     except SlackApiError as exc:
@@ -102,35 +90,16 @@ def _check_slack(client: WebClient, settings: Settings, *, http: bool) -> str:
             f"SLACK_BOT_TOKEN was rejected by Slack ({exc.response.get('error')})"
         ) from None
     except OSError as exc:
-        raise StartupError(
-            f"SLACK_API_URL {settings.slack_api_url} is unreachable: {exc}"
-        ) from None
+        raise StartupError(f"SLACK_API_URL {settings.api_url} is unreachable: {exc}") from None
     if not http:
-        assert settings.slack_app_token is not None
+        assert settings.app_token is not None
         try:
-            client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+            client.apps_connections_open(app_token=settings.app_token.get_secret_value())
         except SlackApiError as exc:
             raise StartupError(
                 f"SLACK_APP_TOKEN was rejected by Slack ({exc.response.get('error')})"
             ) from None
     return str(bot.get("user_id", ""))
-
-
-def connect_redis(settings: Settings) -> redis_lib.Redis:
-    try:
-        client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
-        client.ping()
-    except (redis_lib.RedisError, ValueError) as exc:
-        raise StartupError(f"REDIS_URL {redacted(settings.redis_url)}: {exc}") from None
-    return client
-
-
-def _live_usage(settings: Settings) -> LiveUsage | None:
-    if not settings.prometheus_url:
-        return None
-    from bot.slack.usage import prometheus_usage  # pulls in the Prometheus client
-
-    return prometheus_usage(settings)
 
 
 @dataclass
@@ -160,57 +129,45 @@ class Runtime:
         client: WebClient | None = None,
         groups: GroupDirectory | None = None,
         responder: Responder | None = None,
-        build_responder: Callable[[ProposalService], Responder] | None = None,
+        build_responder: Callable[[Components], Responder] | None = None,
         clock: Callable[[], float] = time.time,
         live_usage: LiveUsage | None = None,
     ) -> Runtime:
-        check_settings(settings, http=http)
-        try:
-            access = load_access(settings.access_file)
-        except AccessError as exc:
-            raise StartupError(f"SIZER_ACCESS_FILE: {exc}") from None
-        redis = redis or connect_redis(settings)
-        client = client or web_client(settings)
-        check_slack(client, settings, http=http)
-        if executor is None:
-            if build_executor is None:
-                raise ValueError("give an executor or a way to build one")
-            try:
-                executor = build_executor(settings)
-            except (RuntimeError, OSError, ValueError) as exc:
-                raise StartupError(f"executor: {exc}") from None
-        prefix = settings.redis_prefix
-        history = settings.history_dir
-
-        @cache
-        def catalog() -> PeerCatalog:
-            return load_catalog(history)
-
-        service = ProposalService(
-            store=ProposalStore(redis, prefix),
-            locks=WorkloadLocks(redis, prefix, settings.apply_lock_ttl_s),
+        """Check the credentials, then take the parts from the composition root in order."""
+        check_settings(settings.slack, http=http)
+        client = client or web_client(settings.slack)
+        parts = Components(
+            settings,
+            redis=redis,
             executor=executor,
-            access=access,
+            build_executor=build_executor,
             groups=groups or SlackGroups(client),
-            catalog=catalog,
-            policy=settings.policy,
-            proposal_ttl_s=settings.proposal_ttl_s,
+            live_usage=live_usage,
             clock=clock,
-            live_usage=live_usage or _live_usage(settings),
         )
+        parts.access  # noqa: B018 -- a bad access file stops start-up before anything connects
+        parts.redis  # noqa: B018
+        check_slack(client, settings.slack, http=http)
+        service = parts.service  # builds the executor last
         if responder is None and build_responder is not None:
-            responder = build_responder(service)
-        pool = WorkerPool(settings.workers, settings.worker_queue)
-        parts = Parts(
-            settings=settings,
-            client=client,
-            service=service,
-            pool=pool,
-            deduper=EventDeduper(redis, prefix, settings.event_dedupe_ttl_s),
-            responder=responder,
+            responder = build_responder(parts)
+        pool = WorkerPool(settings.runtime.workers, settings.runtime.worker_queue)
+        app = build_app(
+            Parts(
+                settings=settings.slack,
+                client=client,
+                service=service,
+                pool=pool,
+                deduper=EventDeduper(
+                    parts.redis, settings.redis.prefix, settings.approvals.event_dedupe_ttl_s
+                ),
+                responder=responder,
+            ),
+            http=http,
         )
-        app = build_app(parts, http=http)
-        return cls(settings, client, service, executor, app, pool, Outbox(client, service), http)
+        return cls(
+            settings, client, service, parts.executor, app, pool, Outbox(client, service), http
+        )
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
         """Report interrupted applies, start housekeeping, then listen (without blocking)."""
@@ -223,10 +180,10 @@ class Runtime:
             self._threads.append(self._server.start())
             log.info("serving Slack HTTP events on %s:%d/slack/events", host, self._server.port)
         else:
-            assert self.settings.slack_app_token is not None
+            assert self.settings.slack.app_token is not None
             self._socket = SocketModeHandler(
                 self.app,
-                app_token=self.settings.slack_app_token.get_secret_value(),
+                app_token=self.settings.slack.app_token.get_secret_value(),
                 web_client=self.client,
             )
             self._socket.connect()  # type: ignore[no-untyped-call]

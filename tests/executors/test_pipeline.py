@@ -64,7 +64,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path, terraform_bin: str) -
     )
     yield Target(
         settings,
-        KubeApi.from_kubeconfig(settings.kubeconfig),
+        KubeApi.from_kubeconfig(settings.cluster.kubeconfig),
         os.environ.get("SIZER_TEST_NAMESPACE", "default"),
         None,
     )

@@ -17,7 +17,7 @@ from tests.executors.conftest import proposal
 
 @pytest.fixture
 def renderer(settings: Settings) -> AnsibleRenderer:
-    return AnsibleRenderer.from_settings(settings)
+    return AnsibleRenderer.from_settings(settings.executor)
 
 
 def test_stateless_service_renders_to_valid_deployment_service_pdb_and_hpa(
@@ -28,7 +28,7 @@ def test_stateless_service_renders_to_valid_deployment_service_pdb_and_hpa(
         proposal(hpa=True, hpa_max_replicas=5, labels={"team": "a"}), lines.append
     )
 
-    docs = validate_manifest(manifest, settings.kubernetes_version)
+    docs = validate_manifest(manifest, settings.executor.kubernetes_version)
     kinds = [d["kind"] for d in docs]
     assert kinds == ["Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"]
     deployment, _, pdb, hpa = docs
@@ -48,7 +48,9 @@ def test_stateless_service_renders_to_valid_deployment_service_pdb_and_hpa(
     }
     assert pdb["spec"]["maxUnavailable"] == 1
     assert lines[:2] == ["render: Check the proposal inputs", "render: Render the workload"]
-    assert not list((settings.work_dir / "ansible").iterdir())  # private data dir cleaned up
+    assert not list(
+        (settings.executor.work_dir / "ansible").iterdir()
+    )  # private data dir cleaned up
 
 
 def test_stateful_service_renders_a_statefulset_with_sized_claims(
@@ -59,7 +61,7 @@ def test_stateful_service_renders_a_statefulset_with_sized_claims(
         lambda _: None,
     )
 
-    docs = validate_manifest(manifest, settings.kubernetes_version)
+    docs = validate_manifest(manifest, settings.executor.kubernetes_version)
     statefulset, service = docs[0], docs[1]
     assert statefulset["kind"] == "StatefulSet" and statefulset["spec"]["replicas"] == 3
     claim = statefulset["spec"]["volumeClaimTemplates"][0]["spec"]
@@ -73,7 +75,7 @@ def test_a_failing_task_is_reported_with_its_name_and_message(
     tmp_path: Path, settings: Settings
 ) -> None:
     playbooks = tmp_path / "playbooks"
-    shutil.copytree(settings.playbooks_dir, playbooks)
+    shutil.copytree(settings.executor.playbooks_dir, playbooks)
     (playbooks / "templates" / "service.yaml.j2").write_text("{{ undefined_thing.port }}\n")
     renderer = AnsibleRenderer(playbooks, tmp_path / "runs")
     lines: list[str] = []

@@ -55,7 +55,7 @@ def test_quota_covers_the_hpa_ceiling_and_the_surge_pod_with_headroom() -> None:
 
 
 def test_plan_then_apply_exactly_the_saved_plan(settings: Settings) -> None:
-    runner = TerraformRunner.from_settings(settings)
+    runner = TerraformRunner.from_settings(settings.executor)
     request = proposal(stateful=True, storage_request="10Gi", load_balancer=True)
     variables = terraform_variables(
         request, manage_namespace=True, storage_class="ceph-rbd", headroom=1.5
@@ -81,7 +81,7 @@ def test_plan_then_apply_exactly_the_saved_plan(settings: Settings) -> None:
 
 
 def test_a_changed_or_missing_plan_file_is_refused(settings: Settings) -> None:
-    runner = TerraformRunner.from_settings(settings)
+    runner = TerraformRunner.from_settings(settings.executor)
     request = proposal()
     plan = runner.plan(
         request, terraform_variables(request, manage_namespace=True, storage_class="", headroom=1)
@@ -94,7 +94,7 @@ def test_a_changed_or_missing_plan_file_is_refused(settings: Settings) -> None:
 
 
 def test_the_state_lock_is_honoured(settings: Settings) -> None:
-    runner = TerraformRunner.from_settings(settings)
+    runner = TerraformRunner.from_settings(settings.executor)
     request = proposal()
     variables = terraform_variables(request, manage_namespace=True, storage_class="", headroom=1)
     plan = runner.plan(request, variables)
@@ -109,7 +109,7 @@ def test_the_state_lock_is_honoured(settings: Settings) -> None:
 
 
 def test_an_invalid_variable_fails_the_plan_with_terraform_s_message(settings: Settings) -> None:
-    runner = TerraformRunner.from_settings(settings)
+    runner = TerraformRunner.from_settings(settings.executor)
     request = proposal()
     variables = terraform_variables(request, manage_namespace=False, storage_class="", headroom=1)
     variables["storage_backend"] = "s3"

@@ -50,7 +50,7 @@ def settings_for(emulator: SlackEmulator, prefix: str, access: Path, **more: Any
         "SIZER_APPLY_LOCK_TTL_S": 2,
     }
     values.update(more)
-    return Settings(**values)
+    return Settings.load(**values)
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import redis as redis_lib
 
-from bot.agent_wiring import responder_for
 from bot.approvals.models import ProposalState
 from bot.slack.runtime import Runtime
+from bot.wiring import Components
 from tests.approvals.doubles import Clock, RecordingExecutor
 from tests.emulators import slack_requests as sr
 from tests.emulators.slack_api import SlackEmulator
@@ -29,7 +29,7 @@ def test_free_text_request_becomes_a_card_and_a_follow_up_edits_it(
         RecordingExecutor(),
         http=True,
         redis=client,
-        build_responder=lambda service: responder_for(settings, service),
+        build_responder=Components.agent_responder,
         clock=Clock(1_700_000_000.0),
     )
     runtime.start("127.0.0.1", 0)

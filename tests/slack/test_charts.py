@@ -57,7 +57,9 @@ def test_live_usage_only_for_applied_workloads_and_failures_fall_back(rp: Pair) 
 def test_prometheus_lookup_against_a_dead_server_raises_for_the_fallback() -> None:
     from bot.settings import Settings
 
-    lookup = prometheus_usage(Settings(PROMETHEUS_URL="http://127.0.0.1:1"), timeout_s=2)
+    lookup = prometheus_usage(
+        Settings.load(PROMETHEUS_URL="http://127.0.0.1:1", SIZER_PROMETHEUS_TIMEOUT_S=2).prometheus
+    )
     try:
         lookup("team-a", "items-api")
     except Exception as exc:

@@ -1,0 +1,248 @@
+"""The composition root: every long-lived part of Sizer is built here, once, from the settings.
+
+``sizer serve``, ``sizer ask`` and the tests build a :class:`Components` and take what they
+need from it; nothing else constructs Redis clients, the catalog, the Prometheus or cluster
+readers, the executor or the :class:`~bot.service.ProposalService`. Each part is built on
+first use (so ``sizer ask`` never loads the Slack SDK and ``sizer propose`` never loads
+Redis), and each takes only its settings group.
+
+Tests pass doubles through the constructor — an executor, a Redis client, a clock — exactly
+where production passes real ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.approvals.access import AccessConfig, AccessError, GroupDirectory, load_access
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    import redis as redis_lib
+
+    from bot.agent.answer import Agent
+    from bot.agent.memory import ThreadMemory
+    from bot.agent.ports import Cluster, History
+    from bot.agent.tools import Capabilities
+    from bot.agent_adapter import AgentResponder
+    from bot.executors.base import Executor
+    from bot.service import LiveUsage, ProposalService
+    from tools.catalog import PeerCatalog
+
+__all__ = ["Components", "NoGroups", "StartupError", "connect_redis", "redacted"]
+
+
+class StartupError(Exception):
+    """A part cannot be built; the one-line message names the setting to fix."""
+
+
+class NoGroups:
+    """Where there is no Slack (the terminal), group rules never match: they never approve."""
+
+    def members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
+
+def redacted(url: str) -> str:
+    """``url`` with its password replaced, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def connect_redis(url: str) -> redis_lib.Redis:
+    """A client that answered PING, or :class:`StartupError` naming ``REDIS_URL``."""
+    import redis as redis_lib
+
+    try:
+        client = redis_lib.Redis.from_url(url, decode_responses=True)
+        client.ping()
+    except (redis_lib.RedisError, ValueError) as exc:
+        raise StartupError(f"REDIS_URL {redacted(url)}: {exc}") from None
+    return client
+
+
+class Components:
+    """Sizer's object graph. Every attribute is built on first use and then shared."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis: redis_lib.Redis | None = None,
+        access: AccessConfig | None = None,
+        executor: Executor | None = None,
+        build_executor: Callable[[Settings], Executor] | None = None,
+        groups: GroupDirectory | None = None,
+        cluster: Cluster | None = None,
+        history: History | None = None,
+        live_usage: LiveUsage | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._redis = redis
+        self._access = access
+        self._executor = executor
+        self._build_executor = build_executor
+        self._groups = groups
+        self._cluster = cluster
+        self._history = history
+        self._live_usage = live_usage
+
+    # -- state -----------------------------------------------------------------------------
+
+    @cached_property
+    def redis(self) -> redis_lib.Redis:
+        return self._redis if self._redis is not None else connect_redis(self.settings.redis.url)
+
+    @cached_property
+    def access(self) -> AccessConfig:
+        if self._access is not None:
+            return self._access
+        try:
+            return load_access(self.settings.approvals.access_file)
+        except AccessError as exc:
+            raise StartupError(f"SIZER_ACCESS_FILE: {exc}") from None
+
+    # -- evidence --------------------------------------------------------------------------
+
+    @cached_property
+    def catalog(self) -> PeerCatalog:
+        """The peer history, loaded once (its peak calibration is cached on it)."""
+        from tools.catalog import load_catalog
+
+        return load_catalog(self.settings.catalog.history_dir)
+
+    def catalog_source(self) -> Callable[[], PeerCatalog]:
+        """The catalog as a deferred read, for parts that may never need it."""
+        return lambda: self.catalog
+
+    @cached_property
+    def cluster(self) -> Cluster | None:
+        """A read-only reader on the cluster of ``KUBECONFIG``; None when it is not set."""
+        if self._cluster is not None:
+            return self._cluster
+        kubeconfig = self.settings.cluster.kubeconfig
+        if kubeconfig is None:
+            return None
+        from kubernetes import config
+
+        from tools.kube import KubeReader
+
+        new_client: Callable[..., Any] = config.new_client_from_config
+        try:
+            api = new_client(config_file=str(kubeconfig))
+        except (config.ConfigException, OSError) as exc:
+            raise StartupError(f"KUBECONFIG {kubeconfig}: {exc}") from None
+        return KubeReader(api)
+
+    @cached_property
+    def history(self) -> History | None:
+        """The workloads' own history from Prometheus; None without ``PROMETHEUS_URL``."""
+        if self._history is not None:
+            return self._history
+        prometheus = self.settings.prometheus
+        if not prometheus.url:
+            return None
+        from bot.agent.history import PrometheusHistory
+
+        return PrometheusHistory(prometheus.url, prometheus.metric_schema(), prometheus.timeout_s)
+
+    @cached_property
+    def live_usage(self) -> LiveUsage | None:
+        if self._live_usage is not None:
+            return self._live_usage
+        if not self.settings.prometheus.url:
+            return None
+        from bot.slack.usage import prometheus_usage
+
+        return prometheus_usage(self.settings.prometheus)
+
+    # -- acting ----------------------------------------------------------------------------
+
+    @cached_property
+    def executor(self) -> Executor:
+        """The executor given, or the real one on the configured cluster."""
+        if self._executor is not None:
+            return self._executor
+        build = self._build_executor or _real_executor
+        try:
+            return build(self.settings)
+        except (RuntimeError, OSError, ValueError) as exc:
+            raise StartupError(f"executor: {exc}") from None
+
+    @cached_property
+    def groups(self) -> GroupDirectory:
+        return self._groups if self._groups is not None else NoGroups()
+
+    @cached_property
+    def service(self) -> ProposalService:
+        from bot.approvals.locks import WorkloadLocks
+        from bot.approvals.store import ProposalStore
+        from bot.service import ProposalService
+
+        prefix = self.settings.redis.prefix
+        approvals = self.settings.approvals
+        return ProposalService(
+            store=ProposalStore(self.redis, prefix),
+            locks=WorkloadLocks(self.redis, prefix, approvals.apply_lock_ttl_s),
+            executor=self.executor,
+            access=self.access,
+            groups=self.groups,
+            catalog=self.catalog_source(),
+            policy=self.settings.policy,
+            coldstart=self.settings.coldstart,
+            proposal_ttl_s=approvals.proposal_ttl_s,
+            clock=self.clock,
+            live_usage=self.live_usage,
+        )
+
+    # -- talking ---------------------------------------------------------------------------
+
+    @cached_property
+    def memory(self) -> ThreadMemory:
+        from bot.agent.memory import ThreadMemory
+
+        redis = self.settings.redis
+        return ThreadMemory(self.redis, redis.prefix, self.settings.llm.memory_ttl_s)
+
+    def capabilities(self, service: ProposalService | None) -> Capabilities:
+        """What the agent may call: read, size, explain and — with a service — propose."""
+        from bot.agent.tools import Capabilities
+        from bot.agent_adapter import ServiceProposals
+
+        return Capabilities(
+            catalog=self.catalog_source(),
+            policy=self.settings.policy,
+            coldstart=self.settings.coldstart,
+            proposals=ServiceProposals(service) if service is not None else None,
+            cluster=self.cluster,
+            history=self.history,
+        )
+
+    def agent(self, service: ProposalService | None, *, offline: bool = False) -> Agent:
+        from bot.agent.build import build_agent
+
+        return build_agent(
+            self.settings.llm, self.capabilities(service), self.memory, offline=offline
+        )
+
+    def agent_responder(self) -> AgentResponder:
+        """Mentions and DMs in Slack: the agent over the service (LLM or built-in planner)."""
+        from bot.agent_adapter import AgentResponder
+
+        return AgentResponder(self.agent(self.service), self.service)
+
+
+def _real_executor(settings: Settings) -> Executor:
+    from bot.executors import build_executor
+
+    return build_executor(settings.executor, settings.cluster)
