@@ -12,6 +12,7 @@ where production passes real ones.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.approvals.access import AccessConfig, AccessError, GroupDirectory, load_access
+from bot.clusters import ClustersError, ClusterSet, load_clusters
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from bot.agent.tools import Capabilities
     from bot.agent_adapter import AgentResponder
     from bot.executors.base import Executor
+    from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
 
@@ -112,6 +115,15 @@ class Components:
         except AccessError as exc:
             raise StartupError(f"SIZER_ACCESS_FILE: {exc}") from None
 
+    @cached_property
+    def clusters(self) -> ClusterSet:
+        """The clusters file, or the one cluster of ``KUBECONFIG`` (zero configuration)."""
+        settings = self.settings
+        try:
+            return load_clusters(settings.cluster, settings.prometheus, settings.gitops)
+        except ClustersError as exc:
+            raise StartupError(f"SIZER_CLUSTERS_FILE: {exc}") from None
+
     # -- evidence --------------------------------------------------------------------------
 
     @cached_property
@@ -173,7 +185,12 @@ class Components:
         """The executor given, or the real one on the configured cluster."""
         if self._executor is not None:
             return self._executor
+        clusters = self.clusters
         build = self._build_executor or _real_executor
+        if self._build_executor is None and (
+            clusters.from_file or clusters.clusters[0].apply_mode == "gitops"
+        ):
+            build = functools.partial(_fleet_executor, clusters=clusters)
         try:
             return build(self.settings)
         except (RuntimeError, OSError, ValueError) as exc:
@@ -203,7 +220,15 @@ class Components:
             proposal_ttl_s=approvals.proposal_ttl_s,
             clock=self.clock,
             live_usage=self.live_usage,
+            clusters=self.clusters,
         )
+
+    @cached_property
+    def follower(self) -> PullRequestFollower:
+        """Follows GitOps pull requests to their merge and the rollout to the cluster."""
+        from bot.follow import PullRequestFollower
+
+        return PullRequestFollower(self.service, self.executor)
 
     # -- talking ---------------------------------------------------------------------------
 
@@ -240,6 +265,12 @@ class Components:
         from bot.agent_adapter import AgentResponder
 
         return AgentResponder(self.agent(self.service), self.service)
+
+
+def _fleet_executor(settings: Settings, *, clusters: ClusterSet) -> Executor:
+    from bot.executors import build_fleet
+
+    return build_fleet(settings.executor, settings.gitops, clusters)
 
 
 def _real_executor(settings: Settings) -> Executor:
