@@ -26,7 +26,7 @@ from tools.sizing.models import DNS1123_LABEL, KINDS, LANGUAGES
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
-[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical]` — propose replicas, requests and limits
+[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical]` — propose requests and limits
 • `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the stored reasons behind the numbers
 • `status PROPOSAL_ID` — where a proposal is and who acted on it
 • `resolve PROPOSAL_ID applied|failed|rolled_back [note]` — approvers: close an apply that \
