@@ -198,7 +198,14 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks.append(context(sha + f" · card `{rev.shown_sha256[:16]}`"))
     blocks.append(context(state_line(proposal)))
     if proposal.state == S.PROPOSED:
-        blocks.append(actions(proposal.card_ref(), proposal.workload, proposal.namespace))
+        blocks.append(
+            actions(
+                proposal.card_ref(),
+                proposal.workload,
+                proposal.namespace,
+                gitops=change.git_base is not None,
+            )
+        )
     return blocks[:MAX_MESSAGE_BLOCKS]
 
 
@@ -206,8 +213,15 @@ def _cluster_part(proposal: Proposal) -> str:
     return f"*Cluster* `{proposal.cluster}` · " if proposal.cluster else ""
 
 
-def actions(ref: CardRef, workload: str, namespace: str) -> Block:
+def actions(ref: CardRef, workload: str, namespace: str, *, gitops: bool = False) -> Block:
     value = ref.encode()
+    confirm = (
+        f"Commits revision {ref.revision} of `{workload}` (namespace `{namespace}`) exactly as "
+        "shown and opens a pull request; the GitOps controller applies it once merged."
+        if gitops
+        else f"This applies revision {ref.revision} of `{workload}` to namespace "
+        f"`{namespace}` exactly as shown."
+    )
     return {
         "type": "actions",
         "block_id": "sizer_decision",
@@ -219,17 +233,19 @@ def actions(ref: CardRef, workload: str, namespace: str) -> Block:
                 "text": _text("plain_text", "Approve", 75),
                 "value": value,
                 "confirm": {
-                    "title": _text("plain_text", "Apply this change?", 100),
+                    "title": _text(
+                        "plain_text",
+                        "Open a pull request?" if gitops else "Apply this change?",
+                        100,
+                    ),
                     "text": _text(
                         "mrkdwn",
-                        clip(
-                            f"This applies revision {ref.revision} of `{workload}` to namespace "
-                            f"`{namespace}` exactly as shown.",
-                            300,
-                        ),
+                        clip(confirm, 300),
                         300,
                     ),
-                    "confirm": _text("plain_text", "Approve and apply", 30),
+                    "confirm": _text(
+                        "plain_text", "Approve and commit" if gitops else "Approve and apply", 30
+                    ),
                     "deny": _text("plain_text", "Cancel", 30),
                 },
             },

@@ -107,12 +107,13 @@ def make_gitops(
     emulator: ProviderEmulator | None = None,
     kube: KubeApi | None = None,
     path: str = "{cluster}/{namespace}/{name}.yaml",
+    cluster: str = "prod",
 ) -> GitOpsExecutor:
     return GitOpsExecutor(
         repo=GitRepo(remote.url, work / "clone"),
         base="main",
         path_template=path,
-        cluster="prod",
+        cluster=cluster,
         preparer=Preparer(),
         requests=client_for(emulator) if emulator is not None else None,
         provider=emulator.flavour if emulator is not None else "none",

@@ -1,0 +1,147 @@
+"""GitOps through the real Bolt app: a mention → card → Approve → a pull request on the card
+→ merged → "Merged; the GitOps controller will roll it out" → the workload seen with the
+proposal's annotation → applied. Slack, GitHub and the Kubernetes API are HTTP emulators;
+Redis and the git repository are real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.approvals.models import ProposalState
+from bot.executors.gitops import branch_name
+from bot.executors.kubernetes import KubeApi
+from bot.slack.runtime import Runtime
+from tests.approvals.doubles import redis_prefix
+from tests.emulators import slack_requests as sr
+from tests.emulators.git_providers import ProviderEmulator
+from tests.emulators.kube_api import KubeEmulator
+from tests.emulators.slack_api import SlackEmulator
+from tests.gitops.conftest import PROJECT, TOKEN, Remote, make_gitops
+from tests.slack.conftest import ACCESS_YAML, SECRET, settings_for
+from tests.slack.scenario import card_update, eventually, posted_card, text_of
+
+ASK = "size items-api --language python --rps 50-100 --namespace team-a"
+THREAD = "1700000000.000001"
+S = ProposalState
+
+
+@dataclass
+class GitOpsBot:
+    runtime: Runtime
+    slack: SlackEmulator
+    github: ProviderEmulator
+    kube: KubeEmulator
+    sender: sr.SignedSender
+
+
+@pytest.fixture
+def bot(remote: Remote, tmp_path: Path) -> Iterator[GitOpsBot]:
+    slack = SlackEmulator(groups={}).start()
+    github = ProviderEmulator("github", PROJECT, remote.bare, TOKEN).start()
+    kube = KubeEmulator()
+    kube.start()
+    access = tmp_path / "access.yaml"
+    access.write_text(ACCESS_YAML)
+    with redis_prefix() as (client, prefix):
+        settings = settings_for(slack, prefix, access, SIZER_APPLY_MODE="gitops")
+        executor = make_gitops(
+            remote,
+            tmp_path,
+            github,
+            KubeApi.from_configuration(kube.configuration()),
+            cluster="default",
+        )
+        runtime = Runtime.create(settings, executor, http=True, redis=client)
+        runtime.start("127.0.0.1", 0)
+        sender = sr.SignedSender(f"http://127.0.0.1:{runtime.port}/slack/events", SECRET)
+        try:
+            yield GitOpsBot(runtime, slack, github, kube, sender)
+        finally:
+            runtime.stop()
+            kube.stop()
+            github.stop()
+            slack.stop()
+    assert slack.invalid == [], "the bot sent payloads Slack would reject"
+
+
+def _approve(bot: GitOpsBot, user: str = "UAPPROVER") -> tuple[str, str]:
+    bot.sender.event(sr.event_callback(sr.mention(ASK, "UREQUESTER", ts=THREAD)))
+    call, ref, ts = posted_card(bot.slack, "items-api", thread_ts=THREAD, timeout=30)
+    shown = text_of(call)
+    assert "Commits revision 1" in shown and "opens a pull request" in shown
+    assert "What will be committed" in shown and "Sizer applies nothing" in shown
+    assert "default/team-a/items-api.yaml" in shown
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
+    click = sr.block_action("sizer_approve", ref.encode(), user, "C1", ts, THREAD)
+    assert bot.sender.interactive(click).status == 200
+    bot.sender.interactive(click)  # a double click
+    return ref.proposal_id, ts
+
+
+def test_approval_opens_a_pull_request_and_the_card_follows_it_to_the_cluster(
+    bot: GitOpsBot, remote: Remote
+) -> None:
+    proposal_id, ts = _approve(bot)
+
+    opened = card_update(bot.slack, ts, "Pull request opened", timeout=30)
+    assert "https://github.example/platform/deploy/pull/1" in text_of(opened)
+    proposal = bot.runtime.service.get(proposal_id)
+    assert proposal.state == S.SUBMITTED and proposal.cluster == "default"
+    branch = branch_name(proposal_id, 1)
+    assert remote.show(branch, "default/team-a/items-api.yaml") == (
+        proposal.current.change.manifest_yaml
+    )
+    assert len(bot.github.requests) == 1 and remote.branches() == ["main", branch]
+    assert bot.kube.objects == {} or not any(k[0] == "deployments" for k in bot.kube.objects)
+
+    follower = bot.runtime.follower
+    assert follower is not None
+    assert follower.poll() == []  # still open: nothing moves
+    bot.github.merge(1)
+    assert [p.state for p in follower.poll()] == [S.MERGED]
+    card_update(bot.slack, ts, "Merged; the GitOps controller will roll it out")
+    assert follower.poll() == []  # merged, not yet in the cluster
+
+    bot.kube.seed(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": "items-api",
+                "namespace": "team-a",
+                "annotations": {"sizer.dev/proposal-id": proposal_id, "sizer.dev/revision": "1"},
+            },
+            "spec": {
+                "replicas": proposal.current.sizing.replicas,
+                "selector": {"matchLabels": {"app": "items-api"}},
+                "template": {
+                    "metadata": {"labels": {"app": "items-api"}},
+                    "spec": {"containers": [{"name": "app", "image": "registry.local/x:1"}]},
+                },
+            },
+        }
+    )
+    assert [p.state for p in follower.poll()] == [S.APPLIED]
+    card_update(bot.slack, ts, "Applied")
+    trail = [
+        (e.event, e.to_state)
+        for e in bot.runtime.service.store.audit.entries()
+        if e.proposal == proposal_id
+    ]
+    assert any(t[0] == "denied" for t in trail), "the double click is refused and audited"
+    trail = [t for t in trail if t[0] == "transition"]
+    assert [t[1] for t in trail[-5:]] == ["approved", "applying", "submitted", "merged", "applied"]
+
+
+def test_a_pull_request_closed_unmerged_is_said_on_the_card(bot: GitOpsBot) -> None:
+    proposal_id, ts = _approve(bot)
+    card_update(bot.slack, ts, "Pull request opened", timeout=30)
+    bot.github.close(1)
+    assert bot.runtime.follower is not None
+    assert [p.state for p in bot.runtime.follower.poll()] == [S.CLOSED]
+    card_update(bot.slack, ts, "Closed without merging")
+    assert bot.runtime.service.get(proposal_id).state == S.CLOSED
