@@ -1,0 +1,167 @@
+"""Several clusters from the clusters file: each proposal names its cluster, is approved by
+that cluster's approvers, and is applied only to its own cluster (two Kubernetes emulators,
+the real Ansible render and Terraform engine, real Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.approvals.models import ProposalState
+from bot.clusters import ClustersError, load_clusters
+from bot.executors.router import ClusterRouter
+from bot.service import InputError, NotAuthorised, ProposalService
+from bot.settings import Settings
+from bot.wiring import Components, StartupError
+from tests.approvals.doubles import redis_prefix
+from tests.emulators.kube_api import KubeEmulator
+from tests.executors.conftest import NAMESPACE, make_settings
+from tests.executors.conftest import terraform_bin as terraform_bin
+from tools.propose import SizeRequest
+
+ACCESS = """
+clusters:
+  east:
+    namespaces:
+      team-a: {approvers: {users: [UEAST]}}
+  west:
+    default: {approvers: {users: [UWEST]}}
+"""
+
+
+def _emulator() -> KubeEmulator:
+    emu = KubeEmulator(kubernetes_version="1.31")
+    for index in range(3):
+        emu.add_node(f"hv-{index + 1}", cpu="8", memory="32Gi")
+    emu.add_namespace(NAMESPACE)
+    emu.start()
+    return emu
+
+
+@pytest.fixture
+def fleet() -> Iterator[dict[str, KubeEmulator]]:
+    emulators = {"east": _emulator(), "west": _emulator()}
+    yield emulators
+    for emu in emulators.values():
+        emu.stop()
+
+
+def _kubeconfig(path: Path, emulators: dict[str, KubeEmulator]) -> Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": n, "cluster": {"server": e.url}} for n, e in emulators.items()],
+        "users": [{"name": "sizer", "user": {"token": "t"}}],
+        "contexts": [
+            {"name": f"ctx-{n}", "context": {"cluster": n, "user": "sizer"}} for n in emulators
+        ],
+        "current-context": "ctx-east",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def service(
+    tmp_path: Path, terraform_bin: str, fleet: dict[str, KubeEmulator]
+) -> Iterator[ProposalService]:
+    kubeconfig = _kubeconfig(tmp_path / "kubeconfig", fleet)
+    clusters = tmp_path / "clusters.yaml"
+    clusters.write_text(
+        "clusters:\n"
+        "  - {name: east, context: ctx-east, prometheus_url: 'http://prom.east:9090'}\n"
+        "  - {name: west, context: ctx-west}\n"
+    )
+    access = tmp_path / "access.yaml"
+    access.write_text(ACCESS)
+    with redis_prefix() as (client, prefix):
+        settings = make_settings(
+            tmp_path,
+            terraform_bin,
+            KUBECONFIG=str(kubeconfig),
+            SIZER_CLUSTERS_FILE=str(clusters),
+            SIZER_ACCESS_FILE=str(access),
+            SIZER_REDIS_PREFIX=prefix,
+        )
+        parts = Components(settings, redis=client)
+        assert isinstance(parts.executor, ClusterRouter)
+        assert parts.clusters.get("east").prometheus_url == "http://prom.east:9090"
+        yield parts.service
+
+
+def _ask(cluster: str | None) -> SizeRequest:
+    return SizeRequest(
+        name="items-api",
+        namespace=NAMESPACE,
+        language="python",
+        rps_low=20,
+        rps_high=40,
+        similar=("recommendationservice",),
+        cluster=cluster,
+    )
+
+
+def test_each_proposal_is_applied_only_to_its_own_cluster(
+    service: ProposalService, fleet: dict[str, KubeEmulator]
+) -> None:
+    key = ("deployments", NAMESPACE, "items-api")
+    east = service.size(_ask("east"), "UREQUESTER")
+    assert east.cluster == "east"
+    with pytest.raises(NotAuthorised, match="not an approver"):
+        service.approve(east.card_ref(), "UWEST")
+    done = service.approve(east.card_ref(), "UEAST")
+    assert done.state == ProposalState.APPLIED, done.result
+    assert key in fleet["east"].objects and key not in fleet["west"].objects
+    annotations = fleet["east"].objects[key]["metadata"]["annotations"]
+    assert annotations["sizer.dev/proposal-id"] == east.id
+
+    west = service.size(_ask("west"), "UREQUESTER")
+    done = service.approve(west.card_ref(), "UWEST")
+    assert done.state == ProposalState.APPLIED, done.result
+    live_west = fleet["west"].objects[key]["metadata"]["annotations"]
+    assert live_west["sizer.dev/proposal-id"] == west.id
+    # east still runs east's proposal
+    assert fleet["east"].objects[key]["metadata"]["annotations"]["sizer.dev/proposal-id"] == east.id
+    assert service.why(west.id).proposal.cluster == "west"
+
+
+def test_a_request_naming_no_cluster_is_asked_which(service: ProposalService) -> None:
+    with pytest.raises(InputError, match="which cluster\\? I serve east, west; add `--cluster"):
+        service.size(_ask(None), "UREQUESTER")
+    with pytest.raises(InputError, match="no cluster 'north'; known clusters: east, west"):
+        service.size(_ask("north"), "UREQUESTER")
+
+
+def test_no_clusters_file_is_one_cluster_named_default() -> None:
+    settings = Settings.load()
+    clusters = load_clusters(settings.cluster, settings.prometheus, settings.gitops)
+    assert clusters.names == ("default",) and not clusters.from_file
+    assert clusters.choose(None).name == "default"
+    assert clusters.clusters[0].in_cluster and clusters.clusters[0].apply_mode == "direct"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("clusters: []", "clusters: Tuple should have at least 1 item"),
+        ("clusters:\n  - {name: a}\n  - {name: a}", "cluster a is listed twice"),
+        ("clusters:\n  - {name: a, in_cluster: true, context: x}", "takes no context"),
+        ("clusters:\n  - {name: A_1}", "clusters.0.name"),
+        ("clusters:\n  - {name: a, apply_mode: yolo}", "clusters.0.apply_mode"),
+        ("clusters:\n  - {name: a, gitops_path: '{team}.yaml'}", "unknown placeholder {team}"),
+        ("default: b\nclusters:\n  - {name: a}", "default: b is not one of the clusters"),
+        ("clusters: [", "is not valid YAML"),
+    ],
+)
+def test_a_bad_clusters_file_names_what_to_fix(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "clusters.yaml"
+    path.write_text(body)
+    settings = Settings.load(SIZER_CLUSTERS_FILE=str(path))
+    with pytest.raises(ClustersError) as caught:
+        load_clusters(settings.cluster, settings.prometheus, settings.gitops)
+    assert message in str(caught.value)
+    with pytest.raises(StartupError, match="SIZER_CLUSTERS_FILE"):
+        Components(settings).clusters  # noqa: B018
