@@ -11,10 +11,12 @@ Without ``SIZER_CLUSTERS_FILE`` there is one cluster, named ``SIZER_CLUSTER_NAME
         prometheus_url: http://prometheus.prod-a:9090
         apply_mode: gitops       # direct | gitops (default: SIZER_APPLY_MODE)
         gitops_path: "clusters/prod-a/{namespace}/{name}.yaml"   # default: SIZER_GITOPS_PATH
+        history: /var/lib/sizer/prod-a-catalog.json   # its own peers, preferred when sizing
       - name: edge
         in_cluster: true         # the service account of the pod Sizer runs in
 
 A proposal names its cluster; :meth:`ClusterSet.choose` says which, or asks when it cannot tell.
+Peers come from the cluster's own history first (:func:`cluster_first`), then the shared one.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.settings import ClusterSettings, GitOpsSettings, PrometheusSettings, check_path_template
+from tools.catalog import PeerCatalog
 from tools.sizing.models import Dns1123Label
 
-__all__ = ["ClusterChoiceError", "ClusterSet", "ClusterSpec", "ClustersError", "load_clusters"]
+__all__ = [
+    "ClusterChoiceError",
+    "ClusterSet",
+    "ClusterSpec",
+    "ClustersError",
+    "cluster_first",
+    "load_clusters",
+]
 
 
 class ClustersError(ValueError):
@@ -49,6 +59,9 @@ class ClusterSpec(BaseModel):
     prometheus_url: str | None = Field(None, pattern=r"^https?://\S+$")
     apply_mode: Literal["direct", "gitops"] | None = None
     gitops_path: Annotated[str, AfterValidator(check_path_template)] | None = None
+    history: Path | None = Field(
+        None, description="this cluster's own peer history (trace directory or catalog JSON)"
+    )
 
     @model_validator(mode="after")
     def _one_way_in(self) -> ClusterSpec:
@@ -137,3 +150,14 @@ def load_clusters(
         for spec in parsed.clusters
     )
     return parsed.model_copy(update={"clusters": filled, "from_file": True})
+
+
+def cluster_first(own: PeerCatalog, shared: PeerCatalog, cluster: str) -> PeerCatalog:
+    """The cluster's own peers, then the shared ones it does not have (its own win by name).
+
+    A ``--similar`` service and any peer known in both are taken from the cluster the change
+    is for, where it runs on the same nodes, storage and traffic.
+    """
+    names = {p.meta.name for p in own}
+    rest = tuple(p for p in shared if p.meta.name not in names)
+    return PeerCatalog(own.profiles + rest, f"{cluster}: {own.source}; then {shared.source}")

@@ -164,9 +164,11 @@ class ProposalService:
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
         clusters: ClusterSet | None = None,
+        cluster_catalog: Callable[[str], PeerCatalog] | None = None,
     ) -> None:
         self.store = store
         self._clusters = clusters
+        self._cluster_catalog = cluster_catalog
         self._locks = locks
         self._executor = executor
         self._access = access
@@ -190,8 +192,13 @@ class ProposalService:
         progress: Progress = _quiet,
     ) -> Proposal:
         """Size, prepare what would be applied, and store the proposal (state ``proposed``)."""
+        cluster = self._cluster_for(request.cluster)
         try:
-            catalog = self._catalog()
+            catalog = (
+                self._cluster_catalog(cluster)
+                if cluster is not None and self._cluster_catalog is not None
+                else self._catalog()
+            )
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
@@ -199,7 +206,6 @@ class ProposalService:
             rec = propose(request, catalog, self._policy, self._coldstart)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None
-        cluster = self._cluster_for(request.cluster)
         now = self._clock()
         proposal_id = self._new_id()
         sizing = sizing_of(rec)
@@ -235,9 +241,13 @@ class ProposalService:
         return self.store.create(proposal, reason=f"sized by {rec.strategy}")
 
     def _cluster_for(self, requested: str | None) -> str | None:
-        """The cluster a request means; asks (InputError) when several could be meant."""
-        if self._clusters is None:
-            if requested:
+        """The cluster a request means; asks (InputError) when several could be meant.
+
+        None without a clusters file: the one cluster, and proposals look as they always did.
+        """
+        if self._clusters is None or not self._clusters.from_file:
+            only = self._clusters.names[0] if self._clusters is not None else None
+            if requested and requested != only:
                 raise InputError(f"no cluster {requested!r}: this Sizer serves one cluster")
             return None
         try:

@@ -99,6 +99,7 @@ class Components:
         self._cluster = cluster
         self._history = history
         self._live_usage = live_usage
+        self._cluster_catalogs: dict[str, PeerCatalog] = {}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -221,7 +222,21 @@ class Components:
             clock=self.clock,
             live_usage=self.live_usage,
             clusters=self.clusters,
+            cluster_catalog=self.cluster_catalog,
         )
+
+    def cluster_catalog(self, cluster: str) -> PeerCatalog:
+        """Peers for a change in ``cluster``: its own history first, then the shared catalog."""
+        if cluster not in self._cluster_catalogs:
+            spec = self.clusters.get(cluster)
+            if spec.history is None:
+                return self.catalog
+            from bot.clusters import cluster_first
+            from tools.catalog import load_catalog
+
+            own = load_catalog(spec.history)
+            self._cluster_catalogs[cluster] = cluster_first(own, self.catalog, cluster)
+        return self._cluster_catalogs[cluster]
 
     @cached_property
     def follower(self) -> PullRequestFollower:

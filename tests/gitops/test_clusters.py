@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from bot.approvals.models import ProposalState
-from bot.clusters import ClustersError, load_clusters
+from bot.clusters import ClustersError, cluster_first, load_clusters
 from bot.executors.router import ClusterRouter
 from bot.service import InputError, NotAuthorised, ProposalService
 from bot.settings import Settings
@@ -20,7 +20,9 @@ from tests.approvals.doubles import redis_prefix
 from tests.emulators.kube_api import KubeEmulator
 from tests.executors.conftest import NAMESPACE, make_settings
 from tests.executors.conftest import terraform_bin as terraform_bin
+from tools.catalog import PeerCatalog, load_catalog
 from tools.propose import SizeRequest
+from tools.sizing.quantities import parse_memory
 
 ACCESS = """
 clusters:
@@ -72,11 +74,13 @@ def service(
     clusters = tmp_path / "clusters.yaml"
     clusters.write_text(
         "clusters:\n"
-        "  - {name: east, context: ctx-east, prometheus_url: 'http://prom.east:9090'}\n"
+        "  - {name: east, context: ctx-east, prometheus_url: 'http://prom.east:9090',\n"
+        f"     history: {tmp_path / 'east-catalog.json'}}}\n"
         "  - {name: west, context: ctx-west}\n"
     )
     access = tmp_path / "access.yaml"
     access.write_text(ACCESS)
+    _east_history(tmp_path / "east-catalog.json")
     with redis_prefix() as (client, prefix):
         settings = make_settings(
             tmp_path,
@@ -90,6 +94,14 @@ def service(
         assert isinstance(parts.executor, ClusterRouter)
         assert parts.clusters.get("east").prometheus_url == "http://prom.east:9090"
         yield parts.service
+
+
+def _east_history(path: Path) -> None:
+    """East's own recommendationservice uses four times the memory of the shared one."""
+    shared = load_catalog().get("recommendationservice")
+    assert shared is not None
+    scaled = {k: getattr(shared, k) * 4 for k in ("mem_p50", "mem_p95", "mem_max")}
+    path.write_text(PeerCatalog((shared.model_copy(update=scaled),), "east").to_json())
 
 
 def _ask(cluster: str | None) -> SizeRequest:
@@ -126,6 +138,24 @@ def test_each_proposal_is_applied_only_to_its_own_cluster(
     # east still runs east's proposal
     assert fleet["east"].objects[key]["metadata"]["annotations"]["sizer.dev/proposal-id"] == east.id
     assert service.why(west.id).proposal.cluster == "west"
+
+    # peers from the same cluster first: east's own recommendationservice is the bigger one
+    east_memory = parse_memory(east.current.sizing.memory_request)
+    assert east_memory > 2 * parse_memory(west.current.sizing.memory_request)
+    audit = [e for e in service.store.audit.entries() if e.proposal == east.id]
+    assert {e.cluster for e in audit} == {"east"}
+    assert "team-a/items-api@east" in audit[-1].line()
+
+
+def test_cluster_first_prefers_the_clusters_own_profile_by_name() -> None:
+    shared = load_catalog()
+    own_rec = shared.get("cartservice")
+    assert own_rec is not None
+    own = PeerCatalog((own_rec.model_copy(update={"pods": 99}),), "east")
+    merged = cluster_first(own, shared, "east")
+    assert merged.profiles[0].pods == 99 and len(merged) == len(shared)
+    found = merged.get("cartservice")
+    assert found is not None and found.pods == 99
 
 
 def test_a_request_naming_no_cluster_is_asked_which(service: ProposalService) -> None:

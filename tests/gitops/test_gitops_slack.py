@@ -90,7 +90,7 @@ def test_approval_opens_a_pull_request_and_the_card_follows_it_to_the_cluster(
     opened = card_update(bot.slack, ts, "Pull request opened", timeout=30)
     assert "https://github.example/platform/deploy/pull/1" in text_of(opened)
     proposal = bot.runtime.service.get(proposal_id)
-    assert proposal.state == S.SUBMITTED and proposal.cluster == "default"
+    assert proposal.state == S.SUBMITTED and proposal.cluster is None
     branch = branch_name(proposal_id, 1)
     assert remote.show(branch, "default/team-a/items-api.yaml") == (
         proposal.current.change.manifest_yaml
