@@ -212,3 +212,32 @@ def test_a_bad_path_template_names_the_rule(template: str, message: str) -> None
     with pytest.raises(ValidationError, match="SIZER_GITOPS_PATH") as caught:
         Settings.load(SIZER_GITOPS_PATH=template)
     assert message in str(caught.value)
+
+
+def test_a_terraform_plan_goes_into_the_pull_request_and_is_not_applied(
+    remote: Remote, provider: ProviderEmulator, tmp_path: Path
+) -> None:
+    from tests.gitops.conftest import Preparer
+
+    executor = make_gitops(remote, tmp_path, provider)
+    executor.preparer = Preparer(plan_dir=tmp_path)
+    change = executor.prepare(prepare_request())
+    assert change.plan_sha256 is not None
+    result = executor.apply(apply_request(change), _quiet)
+    assert result.ok
+    body = provider.requests[0]["body" if provider.flavour == "github" else "description"]
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in body
+    assert f"plan sha256 `{change.plan_sha256}`" in body and "your pipeline applies it" in body
+    terraform = next(s for s in result.steps if s.name == "terraform")
+    assert terraform.detail.startswith("not applied")
+    message = git(remote.bare, "log", "-1", "--format=%B", BRANCH)
+    assert f"Terraform-plan-sha256: {change.plan_sha256}" in message
+
+
+def test_the_size_command_names_its_cluster() -> None:
+    from bot.slack.commands import CommandError, SizeCommand, parse
+
+    parsed = parse("size items-api --rps 10-20 --cluster east")
+    assert isinstance(parsed, SizeCommand) and parsed.request.cluster == "east"
+    with pytest.raises(CommandError, match="--cluster 'East_1' is not a valid Kubernetes name"):
+        parse("size items-api --rps 10-20 --cluster East_1")

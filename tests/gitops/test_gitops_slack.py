@@ -145,3 +145,23 @@ def test_a_pull_request_closed_unmerged_is_said_on_the_card(bot: GitOpsBot) -> N
     assert [p.state for p in bot.runtime.follower.poll()] == [S.CLOSED]
     card_update(bot.slack, ts, "Closed without merging")
     assert bot.runtime.service.get(proposal_id).state == S.CLOSED
+
+
+def test_a_base_changed_since_the_proposal_shows_the_conflict_on_the_card(
+    bot: GitOpsBot, remote: Remote
+) -> None:
+    path = "default/team-a/items-api.yaml"
+    remote.commit_on_main(path, "replicas: 2\n")
+    bot.sender.event(sr.event_callback(sr.mention(ASK, "UREQUESTER", ts=THREAD)))
+    _, ref, ts = posted_card(bot.slack, "items-api", thread_ts=THREAD, timeout=30)
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
+    remote.commit_on_main(path, "replicas: 7  # incident\n", "incident")
+    click = sr.block_action("sizer_approve", ref.encode(), "UAPPROVER", "C1", ts, THREAD)
+    bot.sender.interactive(click)
+
+    failed = text_of(card_update(bot.slack, ts, "Conflict", timeout=30))
+    assert "-replicas: 2" in failed and "+replicas: 7  # incident" in failed
+    assert "nothing was committed or pushed" in failed
+    assert bot.runtime.service.get(ref.proposal_id).state == S.FAILED
+    assert remote.branches() == ["main"] and bot.github.requests == []
+    assert remote.show("main", path) == "replicas: 7  # incident\n"
