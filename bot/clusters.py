@@ -22,14 +22,16 @@ Peers come from the cluster's own history first (:func:`cluster_first`), then th
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.settings import ClusterSettings, GitOpsSettings, PrometheusSettings, check_path_template
-from tools.catalog import PeerCatalog
 from tools.sizing.models import Dns1123Label
+
+if TYPE_CHECKING:
+    from tools.catalog import PeerCatalog
 
 __all__ = [
     "ClusterChoiceError",
@@ -158,6 +160,8 @@ def cluster_first(own: PeerCatalog, shared: PeerCatalog, cluster: str) -> PeerCa
     A ``--similar`` service and any peer known in both are taken from the cluster the change
     is for, where it runs on the same nodes, storage and traffic.
     """
+    from tools.catalog import PeerCatalog
+
     names = {p.meta.name for p in own}
     rest = tuple(p for p in shared if p.meta.name not in names)
     return PeerCatalog(own.profiles + rest, f"{cluster}: {own.source}; then {shared.source}")

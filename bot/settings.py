@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.prometheus import MetricSchema
 from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Policy
 from tools.sizing.rightsize import RightsizeSettings
+
+if TYPE_CHECKING:
+    from tools.prometheus import MetricSchema
 
 __all__ = [
     "ApprovalSettings",
@@ -134,6 +136,8 @@ class PrometheusSettings(_Group):
 
     def metric_schema(self) -> MetricSchema:
         """Metric and label names the Prometheus queries use."""
+        from tools.prometheus import MetricSchema
+
         return MetricSchema(
             request_rate_metric=self.request_rate_metric,
             app_label=self.app_label,

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from bot.approvals.access import AccessConfig, AccessError, GroupDirectory, load_access
-from bot.clusters import ClustersError, ClusterSet, load_clusters
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from bot.agent.ports import Cluster, History
     from bot.agent.tools import Capabilities
     from bot.agent_adapter import AgentResponder
+    from bot.clusters import ClusterSet
     from bot.executors.base import Executor
     from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
@@ -119,6 +119,8 @@ class Components:
     @cached_property
     def clusters(self) -> ClusterSet:
         """The clusters file, or the one cluster of ``KUBECONFIG`` (zero configuration)."""
+        from bot.clusters import ClustersError, load_clusters
+
         settings = self.settings
         try:
             return load_clusters(settings.cluster, settings.prometheus, settings.gitops)
