@@ -93,11 +93,9 @@ def state_line(proposal: Proposal) -> str:
         expires = f"<!date^{int(proposal.expires_at)}^{{date_short_pretty}} {{time}}|{when}>"
         return f"{word} · asked by <@{proposal.requester}> · expires {expires}"
     by = "" if proposal.updated_by == "sizer" else f" by <@{proposal.updated_by}>"
-    if proposal.state == S.SUBMITTED and _change_request(proposal) is not None:
-        change = _change_request(proposal)
-        assert change is not None
-        if change.url is None:
-            word = ":arrow_heading_up: Branch pushed"
+    change = _change_request(proposal)
+    if proposal.state == S.SUBMITTED and change is not None and change.url is None:
+        word = ":arrow_heading_up: Branch pushed"
     line = f"{word}{by} · asked by <@{proposal.requester}>"
     if proposal.result is not None and proposal.result.error:
         line += f" · {clip(proposal.result.error, 300)}"
@@ -172,7 +170,7 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     if git is not None:
         review = "a pull request is opened" if git.provider != "none" else "the branch is pushed"
         text = (
-            f":octocat: *GitOps*: on approval `{git.path}` is committed on a new branch from "
+            f"*GitOps*: on approval `{git.path}` is committed on a new branch from "
             f"`{git.branch}` of `{clip(git.repo, 200)}` and {review}; Sizer applies nothing, "
             "your GitOps controller rolls it out once merged."
         )
@@ -216,8 +214,8 @@ def _cluster_part(proposal: Proposal) -> str:
 def actions(ref: CardRef, workload: str, namespace: str, *, gitops: bool = False) -> Block:
     value = ref.encode()
     confirm = (
-        f"Commits revision {ref.revision} of `{workload}` (namespace `{namespace}`) exactly as "
-        "shown and opens a pull request; the GitOps controller applies it once merged."
+        f"This commits revision {ref.revision} of `{workload}` (namespace `{namespace}`) "
+        "exactly as shown, for review; the GitOps controller applies it once merged."
         if gitops
         else f"This applies revision {ref.revision} of `{workload}` to namespace "
         f"`{namespace}` exactly as shown."
@@ -235,7 +233,7 @@ def actions(ref: CardRef, workload: str, namespace: str, *, gitops: bool = False
                 "confirm": {
                     "title": _text(
                         "plain_text",
-                        "Open a pull request?" if gitops else "Apply this change?",
+                        "Commit this change?" if gitops else "Apply this change?",
                         100,
                     ),
                     "text": _text(
