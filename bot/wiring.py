@@ -100,6 +100,8 @@ class Components:
         self._history = history
         self._live_usage = live_usage
         self._cluster_catalogs: dict[str, PeerCatalog] = {}
+        self._readers: dict[str, Cluster] = {}
+        self._histories: dict[str, History] = {}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -145,6 +147,9 @@ class Components:
         """A read-only reader on the cluster of ``KUBECONFIG``; None when it is not set."""
         if self._cluster is not None:
             return self._cluster
+        clusters = self.clusters
+        if clusters.from_file:
+            return self.cluster_reader(clusters.default or clusters.names[0])
         kubeconfig = self.settings.cluster.kubeconfig
         if kubeconfig is None:
             return None
@@ -159,11 +164,51 @@ class Components:
             raise StartupError(f"KUBECONFIG {kubeconfig}: {exc}") from None
         return KubeReader(api)
 
+    def cluster_reader(self, name: str) -> Cluster:
+        """A read-only reader on one cluster of the clusters file, built once."""
+        if name not in self._readers:
+            from kubernetes import client, config
+
+            from tools.kube import KubeReader
+
+            spec = self.clusters.get(name)
+            try:
+                if spec.in_cluster:
+                    configuration = client.Configuration()
+                    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                    api = client.ApiClient(configuration)
+                else:
+                    path = str(spec.kubeconfig) if spec.kubeconfig else None
+                    api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                        config_file=path, context=spec.context
+                    )
+            except (config.ConfigException, OSError) as exc:
+                raise StartupError(f"SIZER_CLUSTERS_FILE: cluster {name}: {exc}") from None
+            self._readers[name] = KubeReader(api)
+        return self._readers[name]
+
+    def history_for(self, name: str) -> History | None:
+        """One cluster's own Prometheus history; None when the clusters file names none."""
+        spec = self.clusters.get(name)
+        if spec.prometheus_url is None:
+            return None
+        if name not in self._histories:
+            from bot.agent.history import PrometheusHistory
+
+            prometheus = self.settings.prometheus
+            self._histories[name] = PrometheusHistory(
+                spec.prometheus_url, prometheus.metric_schema(), prometheus.timeout_s
+            )
+        return self._histories[name]
+
     @cached_property
     def history(self) -> History | None:
         """The workloads' own history from Prometheus; None without ``PROMETHEUS_URL``."""
         if self._history is not None:
             return self._history
+        clusters = self.clusters
+        if clusters.from_file:
+            return self.history_for(clusters.default or clusters.names[0])
         prometheus = self.settings.prometheus
         if not prometheus.url:
             return None

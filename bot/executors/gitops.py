@@ -165,7 +165,7 @@ class GitOpsExecutor:
         change = self.preparer.prepare(request)
         path = self.path_for(request.namespace, request.workload)
         try:
-            with self.repo.lock:
+            with self.repo.lock():
                 self.repo.sync()
                 head = self.repo.head_of(self.base)
                 if head is None:
@@ -191,7 +191,7 @@ class GitOpsExecutor:
         run = _Steps(progress)
         try:
             base = run.step("render", lambda: self._check(request))
-            with self.repo.lock:
+            with self.repo.lock():
                 outcome = self._push(request, base, run)
             if isinstance(outcome, ApplyResult):
                 return outcome
@@ -344,7 +344,7 @@ class GitOpsExecutor:
         """Where the pull request (or, without a provider, the branch) stands now."""
         if self.requests is not None and change.number is not None:
             return self.requests.status(change.number).state
-        with self.repo.lock:
+        with self.repo.lock():
             self.repo.sync()
             head = self.repo.head_of(change.base)
             if head is not None and self.repo.is_ancestor(change.commit, head):

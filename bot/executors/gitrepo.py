@@ -11,10 +11,13 @@ An HTTPS token travels in git's environment (``GIT_CONFIG_*``), never on the com
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import re
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["GitError", "GitRepo"]
@@ -33,7 +36,8 @@ def _check_ref(ref: str) -> str:
 
 
 class GitRepo:
-    """One working clone; a lock serialises the callers that share it."""
+    """One working clone; :meth:`lock` serialises its users, threads and processes alike
+    (bot replicas may share the working directory)."""
 
     def __init__(
         self,
@@ -49,7 +53,7 @@ class GitRepo:
         self.directory = directory
         self.author = (author_name, author_email)
         self.timeout_s = timeout_s
-        self.lock = threading.RLock()
+        self._thread_lock = threading.RLock()
         self._env = {
             **os.environ,
             "GIT_TERMINAL_PROMPT": "0",
@@ -65,6 +69,18 @@ class GitRepo:
                 "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
             }
         self._secret = token
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        with self._thread_lock:
+            self.directory.parent.mkdir(parents=True, exist_ok=True)
+            path = self.directory.parent / f".{self.directory.name}.lock"
+            with path.open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -67,9 +67,9 @@ def _kubeconfig(path: Path, emulators: dict[str, KubeEmulator]) -> Path:
 
 
 @pytest.fixture
-def service(
+def parts(
     tmp_path: Path, terraform_bin: str, fleet: dict[str, KubeEmulator]
-) -> Iterator[ProposalService]:
+) -> Iterator[Components]:
     kubeconfig = _kubeconfig(tmp_path / "kubeconfig", fleet)
     clusters = tmp_path / "clusters.yaml"
     clusters.write_text(
@@ -90,10 +90,23 @@ def service(
             SIZER_ACCESS_FILE=str(access),
             SIZER_REDIS_PREFIX=prefix,
         )
-        parts = Components(settings, redis=client)
-        assert isinstance(parts.executor, ClusterRouter)
-        assert parts.clusters.get("east").prometheus_url == "http://prom.east:9090"
-        yield parts.service
+        yield Components(settings, redis=client)
+
+
+@pytest.fixture
+def service(parts: Components) -> ProposalService:
+    assert isinstance(parts.executor, ClusterRouter)
+    return parts.service
+
+
+def test_readers_are_built_per_cluster(parts: Components, fleet: dict[str, KubeEmulator]) -> None:
+    fleet["west"].add_node("west-only", cpu="4", memory="8Gi")
+    assert "west-only" in {n.name for n in parts.cluster_reader("west").nodes()}
+    assert "west-only" not in {n.name for n in parts.cluster_reader("east").nodes()}
+    assert parts.cluster is parts.cluster_reader("east")  # the first cluster for the agent
+    east = parts.history_for("east")
+    assert east is not None and parts.history is east
+    assert parts.history_for("west") is None
 
 
 def _east_history(path: Path) -> None:
