@@ -6,6 +6,7 @@ Redis and the git repository are real."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,8 @@ class GitOpsBot:
     sender: sr.SignedSender
 
 
-@pytest.fixture
-def bot(remote: Remote, tmp_path: Path) -> Iterator[GitOpsBot]:
+@contextmanager
+def running_bot(remote: Remote, tmp_path: Path, poll_s: float) -> Iterator[GitOpsBot]:
     slack = SlackEmulator(groups={}).start()
     github = ProviderEmulator("github", PROJECT, remote.bare, TOKEN).start()
     kube = KubeEmulator()
@@ -47,7 +48,9 @@ def bot(remote: Remote, tmp_path: Path) -> Iterator[GitOpsBot]:
     access = tmp_path / "access.yaml"
     access.write_text(ACCESS_YAML)
     with redis_prefix() as (client, prefix):
-        settings = settings_for(slack, prefix, access, SIZER_APPLY_MODE="gitops")
+        settings = settings_for(
+            slack, prefix, access, SIZER_APPLY_MODE="gitops", SIZER_GITOPS_POLL_S=poll_s
+        )
         executor = make_gitops(
             remote,
             tmp_path,
@@ -66,6 +69,13 @@ def bot(remote: Remote, tmp_path: Path) -> Iterator[GitOpsBot]:
             github.stop()
             slack.stop()
     assert slack.invalid == [], "the bot sent payloads Slack would reject"
+
+
+@pytest.fixture
+def bot(remote: Remote, tmp_path: Path) -> Iterator[GitOpsBot]:
+    """The follow-up thread sleeps for an hour: the tests poll by hand, step by step."""
+    with running_bot(remote, tmp_path, poll_s=3600) as running:
+        yield running
 
 
 def _approve(bot: GitOpsBot, user: str = "UAPPROVER") -> tuple[str, str]:
@@ -165,3 +175,17 @@ def test_a_base_changed_since_the_proposal_shows_the_conflict_on_the_card(
     assert bot.runtime.service.get(ref.proposal_id).state == S.FAILED
     assert remote.branches() == ["main"] and bot.github.requests == []
     assert remote.show("main", path) == "replicas: 7  # incident\n"
+
+
+def test_the_follow_up_thread_updates_the_card_on_its_own(remote: Remote, tmp_path: Path) -> None:
+    with running_bot(remote, tmp_path, poll_s=1) as bot:
+        _, ts = _approve(bot)
+        card_update(bot.slack, ts, "Pull request opened", timeout=30)
+        bot.github.merge(1)
+        card_update(bot.slack, ts, "Merged; the GitOps controller will roll it out", timeout=15)
+        said = bot.slack.wait_for(
+            "chat.postMessage",
+            lambda c: "Merged; the GitOps controller" in str(c.params.get("text")),
+            15,
+        )
+        assert said.params.get("thread_ts") == THREAD
