@@ -27,7 +27,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approvals.access import GroupDirectory
 from bot.approvals.locks import EventDeduper
+from bot.approvals.models import Proposal
 from bot.executors.base import Executor
+from bot.follow import PullRequestFollower
 from bot.observability.metrics import PROPOSAL_STATES, SCHEDULED_CHECKS
 from bot.observability.probes import Probes, ProbeServer
 from bot.observability.readiness import Readiness
@@ -121,6 +123,7 @@ class Runtime:
     _server: SlackHTTPServer | None = None
     _socket: SocketModeHandler | None = None
     _probe_server: ProbeServer | None = None
+    follower: PullRequestFollower | None = None
 
     @classmethod
     def create(
@@ -173,7 +176,12 @@ class Runtime:
         )
         probes = Probes(readiness or Readiness.from_settings(settings, parts.redis))
         outbox = Outbox(client, service)
-        return cls(settings, client, service, parts.executor, app, pool, outbox, http, probes)
+        runtime = cls(settings, client, service, parts.executor, app, pool, outbox, http, probes)
+        follower = parts.follower
+        if follower.active:
+            follower.on_change = runtime.show_followed
+            runtime.follower = follower
+        return runtime
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
         """Bind the probe port, report interrupted applies, start housekeeping, then listen
@@ -191,6 +199,10 @@ class Runtime:
         PROPOSAL_STATES.watch(self.service.store.count_by_state)
         self._threads.append(self._probe_server.start())
         log.info("serving /healthz, /readyz, /metrics on %s:%d", host, self._probe_server.port)
+        if self.follower is not None:
+            follow = threading.Thread(target=self._follow_forever, name="sizer-follow", daemon=True)
+            follow.start()
+            self._threads.append(follow)
         if self.http:
             self._server = SlackHTTPServer(self.app, host, port, probes=self.probes)
             self._threads.append(self._server.start())
@@ -249,6 +261,23 @@ class Runtime:
                 self.outbox.update_card(proposal)
             except SlackApiError as exc:
                 log.warning("could not mark %s expired on its card: %s", proposal.id, exc)
+
+    def show_followed(self, proposal: Proposal) -> None:
+        """A GitOps pull request merged or closed, or the rollout seen: card and thread."""
+        try:
+            self.outbox.update_card(proposal)
+            if proposal.channel:
+                self.outbox.post(proposal.channel, blocks.state_line(proposal), proposal.thread_ts)
+        except SlackApiError as exc:
+            log.warning("could not show %s on its card: %s", proposal.id, exc)
+
+    def _follow_forever(self) -> None:
+        assert self.follower is not None
+        while not self._stop.wait(self.settings.gitops.poll_interval_s):
+            try:
+                self.follower.poll()
+            except Exception:
+                log.exception("pull request follow-up failed")
 
     def _sweep_forever(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL_S):
