@@ -10,15 +10,16 @@ from typing import Any
 from bot.approvals.models import CardRef
 from tests.emulators.slack_api import Call, SlackEmulator
 
-CARD_HEADER = "Sizing proposal: "
-
 
 def is_card(call: Call, workload: str = "") -> bool:
+    """A proposal card: its buttons block, and a header naming the workload after the state."""
     blocks = call.params.get("blocks") or []
-    return any(
-        b.get("type") == "header" and b["text"]["text"].startswith(CARD_HEADER + workload)
+    titled = any(
+        b.get("type") == "header"
+        and b["text"]["text"].endswith(" · " + workload if workload else "")
         for b in blocks
     )
+    return titled and any(b.get("block_id") == "sizer_decision" for b in blocks)
 
 
 def text_of(call: Call) -> str:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.request
 
 from bot.approvals.models import ProposalState
 from tests.emulators import slack_requests as sr
 from tests.slack.conftest import Bot, StartBot
-from tests.slack.scenario import card_update, ephemeral_to, eventually, posted_card, text_of
+from tests.slack.scenario import (
+    card_update,
+    ephemeral_to,
+    eventually,
+    is_card,
+    posted_card,
+    text_of,
+)
 
 S = ProposalState
 ASK = "size items-api --language python --framework fastapi --rps 50-100 --namespace team-a"
@@ -34,11 +42,21 @@ def test_ask_card_approve_applied(start_bot: StartBot) -> None:
     call, ref, ts = posted_card(bot.emulator, "items-api", thread_ts="1700000000.000001")
     text = text_of(call)
     assert "team-a" in text and "Replicas" in text and "Confidence" in text
-    assert "What will be applied" in text and "Plan: 1 to add" in text
-    assert "Deployment/team-a/items-api" in text
+    assert "Waiting for approval" in call.params["blocks"][0]["text"]["text"]
+    assert "kind: Deployment" not in text, "the manifest sits behind View manifest"
     eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
     stored = bot.runtime.service.get(ref.proposal_id)
     assert stored.state == S.PROPOSED
+    assert f"manifest sha256 `{stored.current.change.manifest_sha256[:12]}`" in text
+
+    _click(bot, "sizer_view_manifest", ref.encode(), "USTRANGER", ts)
+    modal = bot.emulator.wait_for("views.open").params["view"]
+    shown = json.dumps(modal)
+    assert "kind: Deployment" in shown and stored.current.change.manifest_sha256 in shown
+    assert "Deployment/team-a/items-api" in shown
+    _click(bot, "sizer_view_plan", ref.encode(), "USTRANGER", ts)
+    plan = bot.emulator.wait_for("views.open", lambda c: "Plan: 1 to add" in json.dumps(c.params))
+    assert "Terraform plan" in json.dumps(plan.params)
 
     _click(bot, "sizer_approve", ref.encode(), "UAPPROVER", ts)
     update = card_update(bot.emulator, ts, "Applied")
@@ -107,7 +125,7 @@ def test_slack_retry_of_an_event_is_answered_once(start_bot: StartBot) -> None:
     posted_card(bot.emulator, "items-api")
     bot.runtime.pool.shutdown(wait=True)
     assert len(bot.executor.prepared) == 1
-    assert bot.emulator.count("chat.postMessage", lambda c: "Sizing proposal" in text_of(c)) == 1
+    assert bot.emulator.count("chat.postMessage", lambda c: is_card(c)) == 1
 
 
 def test_two_instances_sharing_redis_race_one_click(start_bot: StartBot) -> None:
@@ -334,10 +352,22 @@ def test_status_and_app_home(start_bot: StartBot) -> None:
         "chat.postMessage", lambda c: f"*`{ref.proposal_id}`*" in text_of(c)
     )
     assert "Waiting for approval" in text_of(status)
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts is not None)
+    stored = bot.runtime.service.get(ref.proposal_id)
+    link = f"https://test.slack.com/archives/C1/p{stored.message_ts.replace('.', '')}"
+
     bot.sender.event(sr.event_callback(sr.home_opened("UREQUESTER")))
-    home = bot.emulator.wait_for("views.publish")
-    assert home.params["user_id"] == "UREQUESTER"
-    assert ref.proposal_id in str(home.params["view"])
+    mine = bot.emulator.wait_for("views.publish", lambda c: c.params["user_id"] == "UREQUESTER")
+    text = json.dumps(mine.params["view"])
+    assert "Nothing waits on you" in text, "the requester may not approve it"
+    assert f"<{link}|items-api>" in text and "just now" in text
+    assert "EST" in text or "EDT" in text, "times are in the viewer's own zone"
+
+    bot.sender.event(sr.event_callback(sr.home_opened("UAPPROVER")))
+    theirs = bot.emulator.wait_for("views.publish", lambda c: c.params["user_id"] == "UAPPROVER")
+    waiting = theirs.params["view"]["blocks"][1]["text"]["text"]
+    assert f"<{link}|items-api>" in waiting and "asked by <@UREQUESTER> just now" in waiting
+    assert "CET" in waiting or "CEST" in waiting, "times are in the approver's own zone"
 
 
 def test_rate_limited_calls_are_retried_after_retry_after(start_bot: StartBot) -> None:
@@ -371,7 +401,7 @@ def test_interrupted_apply_is_reported_at_start_and_resolved(start_bot: StartBot
         sr.slash(f"resolve {ref.proposal_id} failed pods never started", "UAPPROVER")
     )
     second.emulator.wait_for("chat.postMessage", lambda c: "resolved as failed" in text_of(c))
-    card_update(second.emulator, ts, "Apply failed")
+    card_update(second.emulator, ts, "Failed")
     first.executor.gate.set()
 
 
