@@ -66,6 +66,16 @@ def posted_card(
     return call, CardRef.decode(value), str(call.response["ts"])
 
 
+def posted_card_without_approve(
+    emulator: SlackEmulator, workload: str, timeout: float = 15
+) -> tuple[Call, str, str]:
+    """A card whose buttons offer no Approve (it does not fit): the call, a value, its ts."""
+    call = emulator.wait_for("chat.postMessage", lambda c: is_card(c, workload), timeout)
+    value = button(call, "sizer_edit")
+    assert value is not None
+    return call, value, str(call.response["ts"])
+
+
 def card_update(emulator: SlackEmulator, ts: str, contains: str, timeout: float = 15) -> Call:
     return emulator.wait_for(
         "chat.update", lambda c: c.params.get("ts") == ts and contains in text_of(c), timeout
