@@ -231,7 +231,9 @@ class ProposalService:
         try:
             rec = propose(request, catalog, policy, self._coldstart)
             if policy is not self._policy and rec.replicas >= policy.max_replicas:
-                wanted = propose(request, catalog, self._policy, self._coldstart)
+                # What the load alone calls for, with no replica bound at all.
+                unbounded = self._policy.model_copy(update={"max_replicas": 1000})
+                wanted = propose(request, catalog, unbounded, self._coldstart)
                 rec = _capped(rec, wanted.replicas, request.namespace, policy.max_replicas)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None

@@ -113,7 +113,7 @@ def _footprint_text(proposal: Proposal) -> str:
     f = footprint(rev)
     s = rev.sizing
     lines = [
-        f"*Total* {f.cpu_text} CPU · {f.memory_text} memory requested "
+        f"*Total* {f.cpu_text} · {f.memory_text} memory requested "
         f"({s.replicas} × {s.cpu_request}, {s.replicas} × {s.memory_request})"
     ]
     shares = []
@@ -182,7 +182,7 @@ def _outcome(proposal: Proposal) -> str | None:
     return f"*{what}*{where}: {clip(result.error or 'no detail recorded', 1500)}"
 
 
-def state_line(proposal: Proposal) -> str:
+def state_line(proposal: Proposal, *, with_error: bool = True) -> str:
     word = _words(proposal.state)
     if proposal.state == S.PROPOSED:
         when = datetime.fromtimestamp(proposal.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -190,9 +190,18 @@ def state_line(proposal: Proposal) -> str:
         return f"{word} · asked by <@{proposal.requester}> · expires {expires}"
     by = "" if proposal.updated_by == "sizer" else f" by <@{proposal.updated_by}>"
     line = f"{word}{by} · asked by <@{proposal.requester}>"
-    if proposal.result is not None and proposal.result.error:
+    if with_error and proposal.result is not None and proposal.result.error:
         line += f" · {clip(proposal.result.error, 300)}"
     return line
+
+
+def _footer(proposal: Proposal) -> str:
+    """Who did what: after an approval the approver approved; the outcome is the system's."""
+    if proposal.state in (S.APPLYING, S.APPLIED, S.FAILED, S.ROLLED_BACK):
+        by = proposal.updated_by
+        approved = "" if by == "sizer" else f" · approved by <@{by}>"
+        return f"{_words(proposal.state)}{approved} · asked by <@{proposal.requester}>"
+    return state_line(proposal, with_error=False)
 
 
 def _fingerprints(proposal: Proposal) -> str:
@@ -256,7 +265,9 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks += _decision(proposal)
     if rev.number > 1 and rev.note:
         blocks.append(context(f"Revision {rev.number}: {rev.note}"))
-    blocks.append(context(state_line(proposal) + "\n" + _fingerprints(proposal)))
+    # The outcome section above already says what went wrong; the footer says who and when.
+    footer = _footer(proposal)
+    blocks.append(context(footer + "\n" + _fingerprints(proposal)))
     return blocks[:MAX_MESSAGE_BLOCKS]
 
 

@@ -7,7 +7,7 @@ from bot.approvals.models import Proposal, ProposalState
 __all__ = ["confidence_hint", "confidence_word"]
 
 S = ProposalState
-_CHECK = "after apply, the 24 h check re-sizes it from its own use"
+_CHECK = "the 24 h check after apply re-sizes it from its own use"
 
 
 def confidence_word(value: float) -> str:
@@ -24,5 +24,5 @@ def confidence_hint(proposal: Proposal) -> str:
         return "its peers agree closely"
     named = [str(n) for n in proposal.request.get("similar") or ()]  # type: ignore[attr-defined]
     if not named:
-        return f"to raise it, name a similar service (`--similar NAME`); or wait: {_CHECK}"
-    return f"sized from {', '.join(named)}; to raise it, wait: {_CHECK}"
+        return f"raise it: name a similar service (`--similar NAME`), or {_CHECK}"
+    return f"sized from {', '.join(named)}; it rises when {_CHECK}"

@@ -30,11 +30,14 @@ class Footprint:
 
     @property
     def cpu_text(self) -> str:
-        return format_cpu(self.cpu)
+        """Totals read better in whole units: 34.3 CPU, not 34250m."""
+        return f"{format_cpu(self.cpu)} CPU" if self.cpu < 1 else f"{self.cpu:.3g} CPU"
 
     @property
     def memory_text(self) -> str:
-        return format_memory(self.memory)
+        if self.memory < GIB:
+            return format_memory(self.memory)
+        return f"{self.memory / GIB:.3g} GiB"
 
 
 def _share(part: float, whole: float | None) -> float | None:
