@@ -22,6 +22,7 @@ from bot.slack.card import (
     VIEW_PLAN,
     artifact_view,
     card_text,
+    gitops_line,
     proposal_card,
     state_line,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "clip",
     "context",
     "edit_modal",
+    "gitops_line",
     "header",
     "home_view",
     "interrupted_text",
@@ -92,7 +94,9 @@ def why_blocks(answer: WhyAnswer) -> list[Block]:
     s = p.current.sizing
     blocks: list[Block] = [
         section(
-            f"*Why `{p.namespace}/{p.workload}` is sized this way* — from the {source} "
+            f"*Why `{p.namespace}/{p.workload}` is sized this way* — "
+            + (f"cluster `{p.cluster}`, " if p.cluster else "")
+            + f"from the {source} "
             f"`{p.id}` revision {p.revision}: {s.replicas} replicas, cpu "
             f"{s.cpu_request}/{s.cpu_limit or '—'}, memory {s.memory_request}/"
             f"{s.memory_limit or '—'}, confidence {_confidence(p.confidence)}"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.approvals.models import CardRef, Proposal, ProposalState, Revision
+from bot.executors.base import ChangeRequest
 from bot.slack.confidence import confidence_hint, confidence_word
 from bot.slack.footprint import footprint
 from bot.slack.kit import (
@@ -43,6 +44,7 @@ __all__ = [
     "VIEW_PLAN",
     "artifact_view",
     "card_text",
+    "gitops_line",
     "proposal_card",
     "state_line",
 ]
@@ -63,6 +65,9 @@ STATE_TITLES = {
     S.APPLIED: ":rocket: Applied",
     S.FAILED: ":x: Failed",
     S.ROLLED_BACK: ":leftwards_arrow_with_hook: Rolled back",
+    S.SUBMITTED: ":arrow_heading_up: Pull request opened",
+    S.MERGED: ":twisted_rightwards_arrows: Merged; the GitOps controller will roll it out",
+    S.CLOSED: ":wastebasket: Closed without merging",
 }
 
 
@@ -92,6 +97,7 @@ def _summary(proposal: Proposal) -> Block:
     pairs = [
         ("Replicas", str(s.replicas)),
         ("Namespace", f"`{proposal.namespace}`"),
+        *([("Cluster", f"`{proposal.cluster}`")] if proposal.cluster else []),
         ("CPU per pod", f"{s.cpu_request} request · {_limit(s.cpu_limit)}"),
         ("Memory per pod", f"{s.memory_request} request · {_limit(s.memory_limit)}"),
     ]
@@ -189,10 +195,61 @@ def state_line(proposal: Proposal, *, with_error: bool = True) -> str:
         expires = f"<!date^{int(proposal.expires_at)}^{{date_short_pretty}} {{time}}|{when}>"
         return f"{word} · asked by <@{proposal.requester}> · expires {expires}"
     by = "" if proposal.updated_by == "sizer" else f" by <@{proposal.updated_by}>"
+    change = _change_request(proposal)
+    if proposal.state == S.SUBMITTED and change is not None and change.url is None:
+        word = ":arrow_heading_up: Branch pushed"
     line = f"{word}{by} · asked by <@{proposal.requester}>"
     if with_error and proposal.result is not None and proposal.result.error:
         line += f" · {clip(proposal.result.error, 300)}"
+    link = gitops_line(proposal)
+    if link:
+        line += f" · {link}"
     return line
+
+
+def _change_request(proposal: Proposal) -> ChangeRequest | None:
+    return proposal.result.change_request if proposal.result is not None else None
+
+
+def gitops_line(proposal: Proposal) -> str:
+    """The branch and pull request a GitOps approval produced, as Slack links."""
+    change = _change_request(proposal)
+    if change is None:
+        return ""
+    branch = f"branch `{change.branch}`"
+    if change.url:
+        kind = "merge request" if change.provider == "gitlab" else "pull request"
+        number = f"!{change.number}" if change.provider == "gitlab" else f"#{change.number}"
+        return f"<{change.url}|{kind} {number}> ({branch})"
+    return f"{branch} on `{clip(change.repo, 200)}`"
+
+
+def _gitops(proposal: Proposal) -> list[Block]:
+    """In GitOps mode: what approval commits instead of applying, and any conflict."""
+    out: list[Block] = []
+    change = proposal.current.change
+    git = change.git_base
+    if git is not None:
+        review = "a pull request is opened" if git.provider != "none" else "the branch is pushed"
+        note = (
+            f"*GitOps*: on approval `{git.path}` is committed on a new branch from "
+            f"`{git.branch}` of `{clip(git.repo, 200)}` and {review}; Sizer applies nothing, "
+            "your GitOps controller rolls it out once merged."
+        )
+        if change.plan_sha256:
+            note += " The Terraform plan goes into the pull request; your pipeline applies it."
+        out.append(context(note))
+    result = proposal.result
+    if result is not None and result.conflict_diff:
+        out.append(
+            section(
+                ":warning: *Conflict*: the file changed on the base since this proposal; "
+                "nothing was committed or pushed.\n```\n"
+                + clip(result.conflict_diff, MAX_SECTION - 200)
+                + "\n```"
+            )
+        )
+    return out
 
 
 def _footer(proposal: Proposal) -> str:
@@ -222,16 +279,24 @@ def _decision(proposal: Proposal) -> list[Block]:
         change = proposal.current.change
         most = change.fit.max_replicas if change.fit is not None else None
         if not change.preflight:
+            gitops = change.git_base is not None
+            confirm = (
+                f"This commits revision {ref.revision} of `{proposal.workload}` (namespace "
+                f"`{proposal.namespace}`) exactly as shown, for review; the GitOps controller "
+                "applies it once merged."
+                if gitops
+                else f"This applies revision {ref.revision} of `{proposal.workload}` to "
+                f"namespace `{proposal.namespace}` exactly as shown."
+            )
             approve = button(APPROVE, "Approve", value, "primary")
             approve["confirm"] = {
-                "title": text("plain_text", "Apply this change?", 100),
-                "text": text(
-                    "mrkdwn",
-                    f"This applies revision {ref.revision} of `{proposal.workload}` to "
-                    f"namespace `{proposal.namespace}` exactly as shown.",
-                    300,
+                "title": text(
+                    "plain_text", "Commit this change?" if gitops else "Apply this change?", 100
                 ),
-                "confirm": text("plain_text", "Approve and apply", 30),
+                "text": text("mrkdwn", confirm, 300),
+                "confirm": text(
+                    "plain_text", "Approve and commit" if gitops else "Approve and apply", 30
+                ),
                 "deny": text("plain_text", "Cancel", 30),
             }
             elements.append(approve)
@@ -262,6 +327,7 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     top = _top_reason(proposal)
     if notes or top:
         blocks.append(section("\n".join([*notes, *([top] if top else [])])))
+    blocks += _gitops(proposal)
     blocks += _decision(proposal)
     if rev.number > 1 and rev.note:
         blocks.append(context(f"Revision {rev.number}: {rev.note}"))
