@@ -215,17 +215,16 @@ class Planner:
         if result.status == "error":
             return f"I could not size `{wanted.name}`: {result.error}"
         d = result.data
-        # The card right below carries the numbers, the fit and the confidence; say only
-        # what happens next, so the thread does not read the same proposal twice.
+        notes = [r["text"] for r in d.get("reasons", []) if r["field"] == "confidence"]
+        lines = [
+            f"Proposed `{d['workload']}` in `{d['namespace']}`: {_fmt_size(d)}. "
+            f"Confidence {d['confidence']}. Proposal `{d['proposal_id']}` is waiting for an "
+            "authorised person to approve it on the card."
+        ]
         if d.get("does_not_fit"):
-            return (
-                f"`{d['workload']}` does not fit `{d['namespace']}` as sized; the card below "
-                "offers the nearest size that does."
-            )
-        return (
-            f"Here is the proposal for `{d['workload']}` in `{d['namespace']}`; it waits for "
-            "an authorised person to approve it on the card below."
-        )
+            lines.append("It does not fit as proposed: " + "; ".join(d["does_not_fit"]))
+        lines += [f"Note: {n}" for n in notes]
+        return "\n".join(lines)
 
     def _preview(self, args: dict[str, Any], turn: Turn, why: str) -> str:
         result = self._call(turn, "recommend", args)
