@@ -180,6 +180,11 @@ def _plain(reason: Reason) -> bool:
 
 
 def _outcome(proposal: Proposal) -> str | None:
+    if proposal.state == S.EXPIRED:
+        return (
+            "Nobody decided before it expired, so it was never approved. For a fresh "
+            f"proposal ask again: `/sizer size {proposal.workload} …`"
+        )
     result = proposal.result
     if result is None or result.ok:
         return None

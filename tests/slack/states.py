@@ -59,7 +59,9 @@ def card_states() -> dict[str, dict[str, Any]]:
         waiting = service.size(_request("items-api"), "UREQUESTER", "C1", "1.0")
         out["waiting"] = card(waiting)
         out["manifest"] = blocks.artifact_view(waiting, waiting.card_ref(), "manifest")
-        out["applying"] = card(waiting.model_copy(update={"state": ProposalState.APPLYING}))
+        # What the card shows between the approval and the outcome (observe() in approve).
+        applying = {"state": ProposalState.APPLYING, "updated_by": "UAPPROVER"}
+        out["applying"] = card(waiting.model_copy(update=applying))
         out["applied"] = card(service.approve(waiting.card_ref(), "UAPPROVER"))
 
         executor.outcome = ApplyResult(

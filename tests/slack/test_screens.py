@@ -22,6 +22,7 @@ def test_every_state_is_valid_and_renders() -> None:
     headers = {n: states[n]["blocks"][0]["text"]["text"] for n in STATES[:7]}
     assert headers["rolled-back"].startswith(":leftwards_arrow_with_hook: Rolled back")
     assert headers["expired"].startswith(":zzz: Expired")
+    assert "`/sizer size search-api …`" in json.dumps(states["expired"], ensure_ascii=False)
     misfit = json.dumps(states["does-not-fit"], ensure_ascii=False)
     assert "sizer_approve" not in misfit and "Use 3 replicas" in misfit
     assert "calls for 58 replicas" in misfit
