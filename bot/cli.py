@@ -17,7 +17,18 @@ from pydantic import ValidationError
 
 from bot.settings import Settings, UnknownSetting
 
-COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
+COMMANDS = (
+    "propose",
+    "backtest",
+    "catalog",
+    "load_trace",
+    "verify",
+    "serve",
+    "worker",
+    "ask",
+    "audit",
+    "export_finetune",
+)
 
 
 class UsageError(Exception):

@@ -31,18 +31,20 @@ class ProposalState(StrEnum):
 S = ProposalState
 
 # proposed → proposed is an edit (new revision). approved → failed resolves a proposal whose
-# bot died between the approval and the start of the apply.
+# bot died between the approval and the start of the apply. applied → proposed is a revision
+# a check proposes from the workload's own usage (right-size, memory raise): it goes through
+# the same approval again, while the applied revision keeps running.
 TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
     S.APPLYING: frozenset({S.APPLIED, S.FAILED, S.ROLLED_BACK}),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
-    S.APPLIED: frozenset(),
+    S.APPLIED: frozenset({S.PROPOSED}),
     S.FAILED: frozenset(),
     S.ROLLED_BACK: frozenset(),
 }
-FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {S.APPLIED}
 INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
 
 

@@ -19,6 +19,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http", action="store_true", help="serve the HTTP Events API instead")
     parser.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind")
     parser.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    parser.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="run no check workers here (run `sizer worker` instead)",
+    )
 
 
 def check_prerequisites(settings: Settings) -> None:
@@ -42,10 +47,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             settings, build_responder=Components.agent_responder, http=args.http
         )
         runtime.start(args.host, args.port)
+        checks = None
+        feedback = settings.feedback
+        if feedback.enabled and feedback.workers and not args.no_checks and runtime.parts:
+            checks = runtime.parts.check_runner()
+            checks.start()
     except StartupError as exc:
         raise UsageError(str(exc)) from None
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if checks is not None:
+            checks.stop()
         runtime.stop()
 
     signal.signal(signal.SIGTERM, stop)

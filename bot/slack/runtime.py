@@ -112,6 +112,7 @@ class Runtime:
     pool: WorkerPool
     outbox: Outbox
     http: bool
+    parts: Components | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
@@ -166,7 +167,15 @@ class Runtime:
             http=http,
         )
         return cls(
-            settings, client, service, parts.executor, app, pool, Outbox(client, service), http
+            settings,
+            client,
+            service,
+            parts.executor,
+            app,
+            pool,
+            Outbox(client, service),
+            http,
+            parts,
         )
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
