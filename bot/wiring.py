@@ -242,9 +242,13 @@ class Components:
         """rq stores pickled jobs, so its client returns bytes (same server, same database)."""
         import redis as redis_lib
 
-        kwargs = dict(self.redis.connection_pool.connection_kwargs)
-        kwargs["decode_responses"] = False
-        return redis_lib.Redis(**kwargs)
+        pool = self.redis.connection_pool
+        kwargs = {**pool.connection_kwargs, "decode_responses": False}
+        return redis_lib.Redis(
+            connection_pool=redis_lib.ConnectionPool(
+                connection_class=pool.connection_class, **kwargs
+            )
+        )
 
     @cached_property
     def check_queue(self) -> Queue:

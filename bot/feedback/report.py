@@ -22,9 +22,10 @@ _GOAL_WORDS = {
 
 
 def title(spec: CheckSpec, proposal: Proposal) -> str:
+    hours = (spec.due_at - spec.applied_at) / 3600
     what = {
-        "launch": "Launch check (1 h)",
-        "report": "24 h report",
+        "launch": f"Launch check ({hours:.0f} h)",
+        "report": f"Report after {hours:.0f} h",
         "watch": "OOM kill or crash loop",
     }.get(spec.check, f"Daily check ({spec.check.removeprefix('day')} d after the report)")
     return f"{what}: {proposal.key} revision {spec.revision}"
