@@ -52,9 +52,7 @@ def _run(argv: list[str]) -> tuple[float, float]:
 
 def _loaded(args: list[str]) -> str:
     code = _PROBE.format(argv=["sizer", *args], heavy=HEAVY)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     line = next((x for x in done.stderr.splitlines() if x.startswith("LOADED ")), "LOADED ?")
     return line.removeprefix("LOADED ") or "none"
 

@@ -10,10 +10,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.wiring import Components, StartupError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "export-finetune"
 HELP = "write verified outcomes as OpenAI chat fine-tuning examples (JSONL)"
@@ -25,6 +27,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.feedback.outcomes import finetune_examples
+    from bot.wiring import Components, StartupError
 
     out: Path = args.out
     if out.suffix != ".jsonl":

@@ -10,10 +10,12 @@ import argparse
 import logging
 import signal
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.wiring import Components, StartupError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "worker"
 HELP = "run the scheduled checks, the OOM watch and the peer refresh (rq scheduler and workers)"
@@ -27,6 +29,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.wiring import Components, StartupError
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.workers is not None and not 1 <= args.workers <= 16:
         raise UsageError(f"--workers {args.workers}: give 1 to 16")

@@ -56,12 +56,15 @@ def run_check(spec: dict[str, object]) -> str:
 
 
 def watch(slot: int) -> str:
-    """OOM kills and crash loops of every applied workload since its apply, then the next."""
+    """OOM kills and crash loops of every applied workload since its apply, then the next.
+
+    The next run is the next slot from now, not ``slot + 1``: after a long outage the watch
+    runs once, it does not replay every slot it missed."""
     rt = _runtime()
     try:
         results = rt.checker.watch_all(rt.clock())
     finally:
-        rt.scheduler.schedule_watch(slot + 1)
+        rt.scheduler.schedule_watch()
     return "; ".join(results) or "nothing applied"
 
 
@@ -73,4 +76,4 @@ def refresh_peers(slot: int) -> str:
         catalog = rt.peers.refresh()
         return f"{len(catalog)} peers from {catalog.source}"
     finally:
-        rt.scheduler.schedule_peer_refresh(slot + 1)
+        rt.scheduler.schedule_peer_refresh()

@@ -38,6 +38,10 @@ class CheckWorker(SimpleWorker):
         with bound(self.runtime):
             return bool(super().perform_job(job, queue, *args, **kwargs))
 
+    def stop(self) -> None:
+        """Finish the current job, then leave the loop (checked after each dequeue wait)."""
+        self._stop_requested = True
+
     def _install_signal_handlers(self) -> None:
         # In a thread of `sizer serve` the process's own handlers stop the workers.
         if threading.current_thread() is threading.main_thread():
@@ -47,7 +51,7 @@ class CheckWorker(SimpleWorker):
 class SchedulerLoop:
     """rq's scheduler driven from a thread: lock, heartbeat, enqueue what is due, sleep."""
 
-    def __init__(self, queue: Queue, connection: Redis, interval_s: float = 1.0) -> None:
+    def __init__(self, queue: Queue, connection: Redis, interval_s: int = 1) -> None:
         self._scheduler = RQScheduler([queue.name], connection=connection, interval=interval_s)
         self._interval = interval_s
         self._stop = threading.Event()
@@ -110,7 +114,7 @@ class CheckRunner:
 
     def stop(self) -> None:
         for worker in self.workers:
-            worker.request_stop(None, None)  # type: ignore[no-untyped-call]
+            worker.stop()
         self.scheduler.stop()
         for thread in self._threads:
             thread.join(timeout=15)

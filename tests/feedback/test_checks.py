@@ -16,7 +16,7 @@ from rq.registry import ScheduledJobRegistry
 
 from bot.approvals.models import ProposalState, Sizing
 from bot.cli import main
-from bot.feedback.spec import CheckSpec
+from bot.feedback.spec import CheckSpec, job_namespace
 from tests.approvals.doubles import Clock, redis_prefix
 from tests.feedback.conftest import RecordingPoster
 from tests.feedback.helpers import apply, burst, components, settings
@@ -236,3 +236,34 @@ def test_outcomes_export_as_chat_fine_tuning_examples(
 def test_export_finetune_refuses_a_bad_path(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export-finetune", str(tmp_path / "out.json")]) == 2
     assert "must end in .jsonl" in capsys.readouterr().err
+
+
+def test_in_process_scheduler_and_workers_run_a_due_check_and_stop(
+    prom: PromServer, schema: MetricSchema, poster: RecordingPoster
+) -> None:
+    """What `sizer serve` runs: rq's scheduler and workers in threads, stopped on request."""
+    applied_at = time.time() - 3600 - 1  # only the launch check is due
+    with redis_prefix() as (client, prefix):
+        config = settings(prefix, prom.url, SIZER_CHECK_REPORT_AFTER_S=REPORT_S)
+        parts = components(config, client, Clock(applied_at), poster)
+        proposal = apply(parts, GREEN, BOUTIQUE, _fitting_size(prom, schema, applied_at + REPORT_S))
+        runner = parts.check_runner(2)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not poster.messages():
+                assert time.monotonic() < deadline, "the due check never ran"
+                time.sleep(0.2)
+        finally:
+            started = time.monotonic()
+            runner.stop()
+        assert time.monotonic() - started < 20
+        assert len(poster.messages()) == 1 and "Launch check" in poster.messages()[0].text
+        # the OOM watch was seeded at start and, due, ran (silently: no kill here)
+        seeded = parts.check_queue.fetch_job(
+            f"{job_namespace(prefix)}-watch-{int(applied_at // 300) + 1}"
+        )
+        assert (
+            seeded is not None
+            and seeded.return_value() == f"{proposal.id}: watched: no OOM kill or crash loop"
+        )
