@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from bot.approvals.models import ProposalState, Sizing
 from bot.cli import main
 from bot.feedback.spec import CheckSpec, job_namespace
 from tests.approvals.doubles import Clock, redis_prefix
+from tests.emulators.kube_api import KubeEmulator
+from tests.emulators.slack_api import SlackEmulator
 from tests.feedback.conftest import RecordingPoster
 from tests.feedback.helpers import apply, burst, components, settings
 from tests.prometheus.conftest import LAB_SIZES, PromServer
@@ -267,3 +270,51 @@ def test_in_process_scheduler_and_workers_run_a_due_check_and_stop(
             seeded is not None
             and seeded.return_value() == f"{proposal.id}: watched: no OOM kill or crash loop"
         )
+
+
+def test_sizer_worker_burst_runs_what_is_due_and_exits(
+    prom: PromServer, schema: MetricSchema, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    slack = SlackEmulator().start()
+    kube = KubeEmulator()
+    kube.start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
+                "users": [{"name": "sizer", "user": {"token": "t0ken"}}],
+                "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "sizer"}}],
+                "current-context": "emu",
+            }
+        )
+    )
+    applied_at = time.time() - 3600 - 1
+    try:
+        with redis_prefix() as (client, prefix):
+            config = settings(prefix, prom.url, SIZER_CHECK_REPORT_AFTER_S=REPORT_S)
+            parts = components(config, client, Clock(applied_at), RecordingPoster())
+            apply(parts, GREEN, BOUTIQUE, _fitting_size(prom, schema, applied_at + REPORT_S))
+            for name, value in {
+                "SIZER_REDIS_PREFIX": prefix,
+                "PROMETHEUS_URL": prom.url,
+                "SLACK_API_URL": slack.url,
+                "SIZER_CHECK_REPORT_AFTER_S": str(REPORT_S),
+                "KUBECONFIG": str(kubeconfig),
+                "SIZER_WORK_DIR": str(tmp_path / "work"),
+            }.items():
+                monkeypatch.setenv(name, value)
+            monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+            assert main(["worker", "--burst"]) == 2  # reports need the bot token
+            monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+            assert main(["worker", "--burst"]) == 0
+            posted = slack.wait_for(
+                "chat.postMessage", lambda c: "Launch check" in str(c.params.get("text")), 10
+            )
+            assert posted.params["thread_ts"] == "1700000000.000100"
+            assert [c for c in slack.calls if "files" in c.method]
+    finally:
+        slack.stop()
+        kube.stop()
