@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -45,26 +46,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import Components, StartupError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Installed first: a SIGTERM during start-up still stops cleanly.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    checks = None
     try:
         check_prerequisites(settings)
         runtime = Runtime.create(
             settings, build_responder=Components.agent_responder, http=args.http
         )
         runtime.start(args.host, args.port)
-        checks = None
         feedback = settings.feedback
         if feedback.enabled and feedback.workers and not args.no_checks and runtime.parts:
             checks = runtime.parts.check_runner()
             checks.start()
     except StartupError as exc:
         raise UsageError(str(exc)) from None
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        if checks is not None:
-            checks.stop()
-        runtime.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    runtime.wait()
+    stopping.wait()
+    if checks is not None:
+        checks.stop()
+    runtime.stop()
     return 0
