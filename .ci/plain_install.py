@@ -25,8 +25,6 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT.parent / "shared" / "traces"
 TRACE = TRACES / "nezha-online-boutique"
@@ -212,19 +210,7 @@ def serve_http(plain: Plain) -> None:
         kube.add_node(f"hv-{index + 1}", cpu="8", memory="32Gi")
     kube.add_namespace("team-a")
     kube.start()
-    kubeconfig = plain.work / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "emu", "cluster": {"server": kube.url}}],
-                "users": [{"name": "sizer", "user": {"token": "t0ken"}}],
-                "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "sizer"}}],
-                "current-context": "emu",
-            }
-        )
-    )
+    kubeconfig = kube.write_kubeconfig(plain.work / "kubeconfig")
     port = free_port()
     env = {
         **plain.env,
