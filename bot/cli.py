@@ -27,8 +27,10 @@ COMMANDS = (
     "load_trace",
     "verify",
     "serve",
+    "worker",
     "ask",
     "audit",
+    "export_finetune",
     "config_reference",
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import threading
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http", action="store_true", help="serve the HTTP Events API instead")
     parser.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to bind")
     parser.add_argument("--port", type=int, default=3000, help="HTTP mode: port (default 3000)")
+    parser.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="run no check workers here (run `sizer worker` instead)",
+    )
 
 
 def check_prerequisites(settings: Settings) -> None:
@@ -43,6 +49,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.slack.runtime import Runtime
     from bot.wiring import Components, StartupError
 
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    # Installed first: a SIGTERM during start-up still stops cleanly.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    checks = None
     try:
         check_prerequisites(settings)
         runtime = Runtime.create(
@@ -54,13 +69,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             settings.runtime.log_format, settings.runtime.log_level, secret_values(settings)
         )
         runtime.start(args.host, args.port)
+        feedback = settings.feedback
+        if feedback.enabled and feedback.workers and not args.no_checks and runtime.parts:
+            checks = runtime.parts.check_runner()
+            checks.start()
     except StartupError as exc:
         raise UsageError(str(exc)) from None
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        runtime.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    runtime.wait()
+    stopping.wait()
+    if checks is not None:
+        checks.stop()
+    runtime.stop()
     return 0

@@ -118,6 +118,7 @@ class Runtime:
     outbox: Outbox
     http: bool
     probes: Probes
+    parts: Components | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
@@ -176,7 +177,9 @@ class Runtime:
         )
         probes = Probes(readiness or Readiness.from_settings(settings, parts.redis))
         outbox = Outbox(client, service)
-        runtime = cls(settings, client, service, parts.executor, app, pool, outbox, http, probes)
+        runtime = cls(
+            settings, client, service, parts.executor, app, pool, outbox, http, probes, parts
+        )
         follower = parts.follower
         if follower.active:
             follower.on_change = runtime.show_followed
