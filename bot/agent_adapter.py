@@ -73,7 +73,7 @@ class ServiceProposals:
         found = self._guard(lambda: self._service.get(proposal_id))
         trail = tuple(
             f"{e.at} {e.from_state} → {e.to_state} by {e.actor}: {e.reason}"
-            for e in self._service.store.audit.entries(proposal=found.id)
+            for e in self._service.trail(found.id)
         )
         return view_of(found, found.state == "applied", trail)
 

@@ -13,7 +13,8 @@ Errors a person can act on are :class:`ServiceError` subclasses whose message sa
     ├── NotAuthorised     the actor may not do this (audited)
     ├── StaleCard         expired, superseded or already decided (audited)
     ├── Busy              another change to the workload is being applied
-    └── IntegrityError    what would be applied is not what was shown (audited)
+    ├── IntegrityError    what would be applied is not what was shown (audited)
+    └── Unrecorded        the store failed; the message says what happened in the cluster
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
+from redis import RedisError
 
 from bot.approvals.access import AccessConfig, GroupDirectory, may_approve
+from bot.approvals.audit import AuditEntry
 from bot.approvals.locks import WorkloadLocks
 from bot.approvals.models import (
     INTERRUPTED,
@@ -45,6 +48,8 @@ from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     Executor,
+    Lease,
+    LeaseLost,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -94,7 +99,11 @@ class NotAuthorised(ServiceError):
 
 
 class StaleCard(ServiceError):
-    pass
+    """``by`` is who made the card stale, when someone did (the Slack side names them)."""
+
+    def __init__(self, message: str, by: str | None = None) -> None:
+        super().__init__(message)
+        self.by = by
 
 
 class Busy(ServiceError):
@@ -103,6 +112,25 @@ class Busy(ServiceError):
 
 class IntegrityError(ServiceError):
     pass
+
+
+class Unrecorded(ServiceError):
+    """The store failed to record a step; ``outcome``/``result`` say what the cluster did.
+
+    ``outcome`` is None when the failure came before anything was applied.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        proposal: Proposal,
+        outcome: ProposalState | None = None,
+        result: ApplyResult | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.proposal = proposal
+        self.outcome = outcome
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -161,7 +189,7 @@ class ProposalService:
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self._locks = locks
         self._executor = executor
         self._access = access
@@ -217,7 +245,7 @@ class ProposalService:
             channel=channel,
             thread_ts=thread_ts,
         )
-        return self.store.create(proposal, reason=f"sized by {rec.strategy}")
+        return self._store.create(proposal, reason=f"sized by {rec.strategy}")
 
     def _revision(
         self,
@@ -261,15 +289,42 @@ class ProposalService:
         )
 
     def attach_card(self, proposal_id: str, message_ts: str) -> None:
-        self.store.set_message(proposal_id, message_ts)
+        self._store.set_message(proposal_id, message_ts)
 
     def get(self, proposal_id: str) -> Proposal:
-        found = self.store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
+        found = self._store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
         if found is None:
             raise NotFound(
                 f"no proposal {proposal_id!r}; proposal IDs look like p-1a2b3c4d (see the card)"
             )
         return self._expire_if_due(found)
+
+    def trail(self, proposal_id: str) -> list[AuditEntry]:
+        """Every audited step of one proposal, oldest first."""
+        return list(self._store.audit.entries(proposal=proposal_id))
+
+    def workload_trail(self, workload: str) -> list[AuditEntry]:
+        """Every audited step of a workload (``name`` or ``namespace/name``), oldest first."""
+        return list(self._store.audit.entries(workload=workload))
+
+    def recent_for(self, user: str, limit: int = 15) -> list[Proposal]:
+        """The proposals ``user`` asked for, newest first."""
+        return self._store.recent_for(user, limit)
+
+    def pending_for(self, approver: str, limit: int = 15) -> list[Proposal]:
+        """Proposals waiting for a decision that ``approver`` may approve, newest first."""
+        now = self._clock()
+        waiting = [
+            p
+            for p in self._store.in_states([S.PROPOSED])
+            if p.expires_at > now
+            and may_approve(self._access, p.namespace, approver, p.requester, self._groups).allowed
+        ]
+        return sorted(waiting, key=lambda p: p.created_at, reverse=True)[:limit]
+
+    def find(self, proposal_id: str) -> Proposal | None:
+        """The stored proposal, or None; no expiry side effect (for re-rendering a card)."""
+        return self._store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
 
     def why(self, target: str) -> WhyAnswer:
         """The stored reasons behind a proposal or the workload's applied (or latest) one."""
@@ -277,7 +332,7 @@ class ProposalService:
             found = self.get(target)
             return WhyAnswer(found, found.state == S.APPLIED)
         namespace, _, name = target.rpartition("/")
-        proposal, applied = self.store.find(name, namespace or None)
+        proposal, applied = self._store.find(name, namespace or None)
         if proposal is None:
             raise NotFound(
                 f"I have no proposal for {target!r}; ask with `size {name} --rps 10-50 ...` first"
@@ -310,7 +365,7 @@ class ProposalService:
         ref: CardRef,
         actor: str,
         progress: Progress = _quiet,
-        observe: Callable[[Proposal], None] | None = None,
+        observe: Callable[[Proposal], object] | None = None,
     ) -> Proposal:
         """Authorise, lock, apply exactly what was shown, and record every step.
 
@@ -319,19 +374,19 @@ class ProposalService:
         seen = self._fresh(ref, actor, "approve")
         decision = may_approve(self._access, seen.namespace, actor, seen.requester, self._groups)
         if not decision.allowed:
-            self.store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
+            self._store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
         revision = seen.current
         problem = change_problem(revision.change)
         if problem is not None:
-            self.store.deny(seen, actor, "approve refused: " + problem, self._clock())
+            self._store.deny(seen, actor, "approve refused: " + problem, self._clock())
             raise IntegrityError(f"refusing to apply: {problem}; ask for a new proposal")
         lock = self._locks.acquire(seen.namespace, seen.workload, seen.id)
         if lock is None:
             self._refuse_moved(seen, actor, "approve")
             holder = self._locks.holder(seen.namespace, seen.workload)
             if holder == seen.id:
-                self.store.deny(
+                self._store.deny(
                     seen, actor, "approve refused: already being applied", self._clock()
                 )
                 raise StaleCard(f"proposal {seen.id} is already being approved and applied")
@@ -340,16 +395,42 @@ class ProposalService:
                 "approve again when it has finished"
             )
         with lock:
-            approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
-            applying = self._move(approved, S.APPLYING, actor, "apply started")
+            try:
+                approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
+                applying = self._move(approved, S.APPLYING, actor, "apply started")
+            except RedisError as exc:
+                raise Unrecorded(
+                    f"could not record the approval of {seen.id} (Redis: {exc}); "
+                    "nothing was applied: approve again once Redis answers",
+                    seen,
+                ) from None
             if observe is not None:
-                observe(applying)
-            result = self._apply(applying, actor, progress)
+                self._tell(observe, applying)
+            result = self._apply(applying, actor, progress, lock)
             final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
-            return self._move(applying, final, actor, why, result=result)
+            try:
+                return self._move(applying, final, actor, why, result=result)
+            except RedisError as exc:
+                raise Unrecorded(
+                    f"the apply of {seen.id} ended {final.value}, but recording it failed "
+                    f"(Redis: {exc}); it stays applying until an approver resolves it",
+                    applying,
+                    final,
+                    result,
+                ) from None
 
-    def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:
+    @staticmethod
+    def _tell(observe: Callable[[Proposal], object], proposal: Proposal) -> None:
+        """A listener that cannot show a step (Slack down) never stops or freezes the apply."""
+        try:
+            observe(proposal)
+        except Exception:
+            log.exception("could not show %s as %s", proposal.id, proposal.state)
+
+    def _apply(
+        self, proposal: Proposal, actor: str, progress: Progress, lease: Lease
+    ) -> ApplyResult:
         request = ApplyRequest(
             proposal_id=proposal.id,
             revision=proposal.revision,
@@ -358,8 +439,18 @@ class ProposalService:
             approved_by=actor,
             change=proposal.current.change,
         )
+
+        def show(line: str) -> None:
+            try:
+                progress(line)
+            except Exception:
+                log.exception("progress of %s could not be shown", proposal.id)
+
         try:
-            return self._executor.apply(request, progress)
+            return self._executor.apply(request, show, lease)
+        except LeaseLost as exc:
+            log.error("apply of %s stopped: %s", proposal.id, exc)
+            return ApplyResult(ok=False, failed_step="lock", error=f"stopped: {exc}")
         except Exception as exc:
             log.exception("apply raised for %s r%d", proposal.id, proposal.revision)
             return ApplyResult(ok=False, error=f"{type(exc).__name__}: {exc}")
@@ -395,13 +486,13 @@ class ProposalService:
         seen = self._fresh(ref, actor, "edit")
         now = self._clock()
         changes = sizing.changes_from(seen.current.sizing)
-        note = f"edited by <@{actor}>: " + ", ".join(changes)
+        note = ", ".join(changes)
         revision = self._revision(
             seen.id, seen.revision + 1, seen.workload, seen.namespace, sizing, actor, note, now
         )
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)
-            self.store.deny(seen, actor, f"edit refused: does not fit the cluster: {misfit}", now)
+            self._store.deny(seen, actor, f"edit refused: does not fit the cluster: {misfit}", now)
             raise EditInvalid({"replicas": f"the edit does not fit the cluster: {misfit}"})
         new = seen.model_copy(
             update={
@@ -410,7 +501,7 @@ class ProposalService:
                 "updated_by": actor,
             }
         )
-        return self._store(seen, new, note)
+        return self._save(seen, new, "edited: " + note)
 
     # -- housekeeping -------------------------------------------------------------------
 
@@ -418,7 +509,7 @@ class ProposalService:
         """Move every proposal past its expiry to ``expired``; returns those it moved."""
         now = self._clock()
         moved = []
-        for proposal in self.store.due_to_expire(now):
+        for proposal in self._store.due_to_expire(now):
             if proposal.state == S.PROPOSED:
                 try:
                     moved.append(self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired"))
@@ -430,9 +521,13 @@ class ProposalService:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
         return [
             p
-            for p in self.store.in_states(sorted(INTERRUPTED))
+            for p in self._store.in_states(sorted(INTERRUPTED))
             if self._locks.holder(p.namespace, p.workload) != p.id
         ]
+
+    def unreported_interrupted(self) -> list[Proposal]:
+        """Interrupted applies not yet reported to anyone (each is returned once, ever)."""
+        return [p for p in self.interrupted() if self._store.first_report(p.id)]
 
     def resolve(self, proposal_id: str, outcome: ProposalState, actor: str, note: str) -> Proposal:
         """An approver records how an interrupted apply ended, after checking the cluster."""
@@ -445,10 +540,13 @@ class ProposalService:
             raise InputError("resolve to one of: applied, failed, rolled_back")
         decision = may_approve(self._access, seen.namespace, actor, "", self._groups)
         if not decision.allowed:
-            self.store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
+            self._store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
         if self._locks.holder(seen.namespace, seen.workload) == seen.id:
-            raise Busy(f"{seen.id} is still being applied; wait for it to finish")
+            raise Busy(
+                f"{seen.id} is still being applied (its lock is held); if the bot applying it "
+                f"died, the lock lapses within {self._locks.ttl_s:g}s: resolve it after that"
+            )
         done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
         self._locks.release_for(seen.namespace, seen.workload, seen.id)
         return done
@@ -456,18 +554,18 @@ class ProposalService:
     # -- internals ----------------------------------------------------------------------
 
     def _fresh(self, ref: CardRef, actor: str, action: str) -> Proposal:
-        found = self.store.get(ref.proposal_id)
+        found = self._store.get(ref.proposal_id)
         if found is None:
             raise NotFound(f"proposal {ref.proposal_id} no longer exists")
         proposal = self._expire_if_due(found)
         if proposal.state == S.EXPIRED:
-            self.store.deny(proposal, actor, f"{action} refused: expired", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: expired", self._clock())
             raise StaleCard(
-                f"proposal {proposal.id} expired; ask again with `/sizer size {proposal.workload}"
+                f"proposal {proposal.id} expired; ask again with `size {proposal.workload}"
                 " ...` for a fresh one"
             )
         if ref.revision != proposal.revision:
-            self.store.deny(
+            self._store.deny(
                 proposal,
                 actor,
                 f"{action} refused: card shows revision {ref.revision}",
@@ -478,15 +576,15 @@ class ProposalService:
                 f"since (now revision {proposal.revision}); use the newest card"
             )
         if proposal.state != S.PROPOSED:
-            self.store.deny(
+            self._store.deny(
                 proposal, actor, f"{action} refused: already {proposal.state}", self._clock()
             )
             raise StaleCard(
-                f"proposal {proposal.id} is already {proposal.state.replace('_', ' ')}"
-                f" (by <@{proposal.updated_by}>)"
+                f"proposal {proposal.id} is already {proposal.state.replace('_', ' ')}",
+                by=proposal.updated_by,
             )
         if ref.shown_sha256 != proposal.current.shown_sha256:
-            self.store.deny(proposal, actor, f"{action} refused: hash mismatch", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: hash mismatch", self._clock())
             raise IntegrityError(
                 "this card does not match the stored proposal (hash mismatch); nothing was done"
             )
@@ -498,7 +596,7 @@ class ProposalService:
         try:
             return self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired")
         except StaleCard:
-            again = self.store.get(proposal.id)
+            again = self._store.get(proposal.id)
             return again if again is not None else proposal
 
     def _may_change(self, proposal: Proposal, actor: str, action: str) -> None:
@@ -507,18 +605,17 @@ class ProposalService:
             return
         decision = may_approve(self._access, proposal.namespace, actor, "", self._groups)
         if not decision.allowed:
-            self.store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
             raise NotAuthorised(
                 f"only the requester or an approver may {action}: {decision.reason}"
             )
 
     def _refuse_moved(self, seen: Proposal, actor: str, action: str) -> None:
-        now = self.store.get(seen.id)
+        now = self._store.get(seen.id)
         if now is not None and (now.state != seen.state or now.revision != seen.revision):
-            self.store.deny(now, actor, f"{action} refused: already {now.state}", self._clock())
+            self._store.deny(now, actor, f"{action} refused: already {now.state}", self._clock())
             raise StaleCard(
-                f"proposal {seen.id} is already {now.state.replace('_', ' ')}"
-                f" (by <@{now.updated_by}>)"
+                f"proposal {seen.id} is already {now.state.replace('_', ' ')}", by=now.updated_by
             )
 
     def _move(
@@ -536,11 +633,11 @@ class ProposalService:
         }
         if result is not None:
             update["result"] = result
-        return self._store(seen, seen.model_copy(update=update), reason)
+        return self._save(seen, seen.model_copy(update=update), reason)
 
-    def _store(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
+    def _save(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
         try:
-            return self.store.transition(seen, new, reason)
+            return self._store.transition(seen, new, reason)
         except TransitionConflict as conflict:
             raise StaleCard(
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "

@@ -20,6 +20,7 @@ from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     ApplyStep,
+    Lease,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -38,6 +39,7 @@ class RecordingExecutor:
     def __init__(self, plan_dir: Path | None = None) -> None:
         self.prepared: list[PrepareRequest] = []
         self.applied: list[ApplyRequest] = []
+        self.finished: list[ApplyRequest] = []  # reached the end with the lease still held
         self.outcome = ApplyResult(ok=True, steps=[ApplyStep(name="kubernetes", ok=True)])
         self.raise_on_apply: Exception | None = None
         self.raise_on_prepare: Exception | None = None
@@ -76,16 +78,24 @@ class RecordingExecutor:
             preflight=misfits,
         )
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult:
         with self._lock:
             self.applied.append(request)
         self.started.set()
+        if lease is not None:
+            lease.check()
         digest = hashlib.sha256(request.change.manifest_yaml.encode()).hexdigest()
         if digest != request.change.manifest_sha256:
             return ApplyResult(ok=False, error="manifest hash mismatch")
         progress(f"applying {request.workload}")
         if self.gate is not None:
             self.gate.wait(10)
+        if lease is not None:
+            lease.check()  # a real executor checks before each step that acts
+        with self._lock:
+            self.finished.append(request)
         if self.raise_on_apply is not None:
             raise self.raise_on_apply
         return self.outcome

@@ -107,7 +107,7 @@ def test_approved_proposal_reaches_the_cluster_exactly_as_shown(
     assert sizing.memory_limit is not None
     assert parse_memory(resources["limits"]["memory"]) == parse_memory(sizing.memory_limit)
 
-    trail = [e for e in runtime.service.store.audit.entries() if e.proposal == proposal_id]
+    trail = [e for e in runtime.service.workload_trail("items-api") if e.proposal == proposal_id]
     assert trail[0].to_state == "proposed" and trail[0].actor == "UREQUESTER"
     assert [e.to_state for e in trail[-3:]] == ["approved", "applying", "applied"]
     assert {e.actor for e in trail[-3:]} == {"UAPPROVER"}
@@ -124,5 +124,5 @@ def test_oom_at_rollout_is_rolled_back_and_the_card_says_so(
     proposal = runtime.service.get(proposal_id)
     assert proposal.state == ProposalState.ROLLED_BACK
     assert proposal.result is not None and "OOMKilled" in (proposal.result.error or "")
-    audit = [e for e in runtime.service.store.audit.entries() if e.proposal == proposal_id]
+    audit = [e for e in runtime.service.workload_trail("items-api") if e.proposal == proposal_id]
     assert audit[-1].to_state == "rolled_back" and "rollout" in audit[-1].reason
