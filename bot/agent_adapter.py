@@ -17,10 +17,16 @@ from bot.approvals.models import Proposal
 from bot.executors.base import Progress
 from bot.service import NotFound, ProposalService, ServiceError
 from bot.slack import blocks
+from bot.slack.claims import scrub_claims
 from bot.slack.responder import Reply
 from tools.propose import SizeRequest
 
-__all__ = ["AgentResponder", "ServiceProposals", "view_of"]
+__all__ = ["CLAIM_NOTE", "AgentResponder", "ServiceProposals", "view_of"]
+
+CLAIM_NOTE = (
+    "_(I removed a sentence claiming a change was approved or applied: only an approver's "
+    "click on the card does that, and the state below comes from Sizer's records.)_"
+)
 
 
 def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = ()) -> ProposalView:
@@ -111,15 +117,21 @@ class AgentResponder:
         self, text: str, user: str, channel: str, thread_ts: str, progress: Progress
     ) -> Reply:
         answer = self._agent.respond(text, user, channel, thread_ts)
-        if answer.new_card is not None:
-            proposal = self._service.get(answer.new_card)
+        said, cut = scrub_claims(answer.text)
+        named = answer.new_card or answer.changed
+        proposal = self._service.get(named) if named is not None else None
+        if cut:
+            said = (said + "\n\n" if said else "") + CLAIM_NOTE
+        if proposal is not None:
+            said += f"\n\n*State (from Sizer's records):* {blocks.state_line(proposal)}"
+        fallback = blocks.clip(said, blocks.MAX_FALLBACK)
+        if answer.new_card is not None and proposal is not None:
             card = blocks.proposal_card(proposal)
             return Reply(
-                text=blocks.clip(answer.text, blocks.MAX_FALLBACK),
-                blocks=[blocks.section(answer.text), *card][: blocks.MAX_MESSAGE_BLOCKS],
+                text=fallback,
+                blocks=[blocks.section(said), *card][: blocks.MAX_MESSAGE_BLOCKS],
                 new_card=proposal,
             )
-        if answer.changed is not None:
-            changed = self._service.get(answer.changed)
-            return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK), changed=changed)
-        return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK))
+        if proposal is not None:
+            return Reply(text=fallback, changed=proposal)
+        return Reply(text=fallback)
