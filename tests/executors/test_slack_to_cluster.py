@@ -126,3 +126,14 @@ def test_oom_at_rollout_is_rolled_back_and_the_card_says_so(
     assert proposal.result is not None and "OOMKilled" in (proposal.result.error or "")
     audit = [e for e in runtime.service.workload_trail("items-api") if e.proposal == proposal_id]
     assert audit[-1].to_state == "rolled_back" and "rollout" in audit[-1].reason
+    # The new workload Sizer created is cleaned up by default.
+    assert ("deployments", NAMESPACE, "items-api") not in emulator.objects
+    # The progress message ends with what happened, never "finished".
+    final = slack.wait_for(
+        "chat.update", lambda c: text_of(c).startswith(":leftwards_arrow_with_hook: Rolled back")
+    )
+    assert "OOMKilled" in text_of(final) and "finished" not in text_of(final)
+    edits = [
+        c.at for c in slack.calls_of("chat.update") if c.params.get("ts") == final.params["ts"]
+    ]
+    assert all(b - a >= 0.95 for a, b in zip(edits, edits[1:], strict=False)), edits
