@@ -163,3 +163,7 @@ def rp() -> Iterator[tuple[redis_lib.Redis, str]]:
 
     with redis_prefix() as pair:
         yield pair
+
+
+# The Kubernetes emulator and the Terraform launcher, for the tests that run the real executor.
+from tests.executors.conftest import emulator, terraform_bin  # noqa: E402, F401
