@@ -73,6 +73,7 @@ SYSTEM_ACTOR = "sizer"
 # (namespace, workload) → that workload's recent per-pod usage, or None without data.
 LiveUsage = Callable[[str, str], PeerProfile | None]
 PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+RETRY_MEMORY_FACTOR = 1.5
 EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
 
 
@@ -455,6 +456,53 @@ class ProposalService:
             log.exception("apply raised for %s r%d", proposal.id, proposal.revision)
             return ApplyResult(ok=False, error=f"{type(exc).__name__}: {exc}")
 
+    def retry_with_more_memory(
+        self, proposal_id: str, actor: str, factor: float = RETRY_MEMORY_FACTOR
+    ) -> Proposal:
+        """A new proposal after an OOM: the same size with the memory limit raised ``factor``×.
+
+        The rolled-back (or failed) proposal stays as it ended; the new one needs approval like
+        any other and is checked against the namespace's capacity first.
+        """
+        old = self.get(proposal_id)
+        if old.state not in (S.ROLLED_BACK, S.FAILED):
+            raise StaleCard(
+                f"{old.id} is {old.state}; only a rolled-back or failed apply is retried"
+            )
+        self._may_change(old, actor, "retry")
+        sizing = old.current.sizing
+        ceiling = parse_memory(sizing.memory_limit or sizing.memory_request)
+        raised = sizing.model_copy(
+            update={"memory_limit": format_memory(_round_mebibytes(ceiling * factor))}
+        )
+        rules = self._access.for_namespace(old.namespace)
+        over = rules.capacity.problems(raised) if rules is not None else {}
+        if over:
+            raise InputError(
+                f"raising the memory limit to {raised.memory_limit} does not fit "
+                f"{old.namespace}: {'; '.join(over.values())}"
+            )
+        now = self._clock()
+        new_id = self._new_id()
+        change = ", ".join(raised.changes_from(sizing))
+        note = f"retry of {old.id} after it was {old.state.replace('_', ' ')}: {change}"
+        revision = self._revision(new_id, 1, old.workload, old.namespace, raised, actor, note, now)
+        proposal = old.model_copy(
+            update={
+                "id": new_id,
+                "state": S.PROPOSED,
+                "requester": old.requester,
+                "revisions": (revision,),
+                "created_at": now,
+                "expires_at": now + self._ttl,
+                "updated_at": now,
+                "updated_by": actor,
+                "message_ts": None,
+                "result": None,
+            }
+        )
+        return self._store.create(proposal, reason=note)
+
     def reject(self, ref: CardRef, actor: str, note: str = "") -> Proposal:
         seen = self._fresh(ref, actor, "reject")
         self._may_change(seen, actor, "reject")
@@ -643,6 +691,11 @@ class ProposalService:
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
                 f"revision {conflict.revision}); nothing was done"
             ) from None
+
+
+def _round_mebibytes(value: float) -> int:
+    mib = 1 << 20
+    return int(-(-value // mib) * mib)
 
 
 def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:

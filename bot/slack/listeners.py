@@ -52,6 +52,7 @@ class Listeners:
         app.action(blocks.APPROVE)(self.on_approve)
         app.action(blocks.REJECT)(self.on_reject)
         app.action(blocks.EDIT)(self.on_edit)
+        app.action(wording.RETRY)(self.on_retry)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -284,8 +285,26 @@ class Listeners:
             done = located(done)
             progress.finish(wording.outcome_text(done))
             outbox.update_card(done)
+            offer = wording.next_step(done)
+            if offer is not None:
+                outbox.say(channel, offer[0], thread_ts, offer[1])
 
         self._later(job, channel, user, thread_ts, about=lambda: service.find(ref.proposal_id))
+
+    def on_retry(self, ack: Ack, body: Body) -> None:
+        """ "Raise memory and retry": a new proposal, posted as a card in the same thread."""
+        ack()
+        proposal_id = str(body["actions"][0]["value"])
+        _, user, channel, thread_ts = _click_place(body)
+
+        def job() -> None:
+            made = self.service.retry_with_more_memory(proposal_id, user)
+            reply = Reply(
+                text=blocks.card_text(made), blocks=blocks.proposal_card(made), new_card=made
+            )
+            self.outbox.post_card(made, reply, channel, made.thread_ts or thread_ts, None)
+
+        self._later(job, channel, user, thread_ts)
 
     def on_reject(self, ack: Ack, body: Body) -> None:
         ack()
@@ -372,6 +391,15 @@ def _answered(event: Body) -> bool:
 def _event_id(body: Body) -> str | None:
     event_id = body.get("event_id")
     return event_id if isinstance(event_id, str) else None
+
+
+def _click_place(body: Body) -> tuple[None, str, str, str | None]:
+    """Who clicked, in which channel and thread."""
+    user = str(body["user"]["id"])
+    channel = str(body.get("channel", {}).get("id") or body["container"]["channel_id"])
+    message = body.get("message", {})
+    thread_ts = message.get("thread_ts") or message.get("ts")
+    return None, user, channel, str(thread_ts) if thread_ts else None
 
 
 def _click(body: Body) -> tuple[CardRef, str, str, str | None]:

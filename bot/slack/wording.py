@@ -7,20 +7,25 @@ the stored proposal and its :class:`~bot.executors.base.ApplyResult`, never from
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.approvals.models import Proposal, ProposalState
 from bot.executors.base import ApplyResult
 from bot.service import ServiceError, StaleCard, Unrecorded
 
 __all__ = [
+    "RETRY",
     "STEP_TITLES",
     "crash_text",
     "edited_text",
+    "next_step",
     "outcome_text",
     "refusal",
     "step_title",
 ]
 
 S = ProposalState
+RETRY = "sizer_retry_more_memory"
 
 # The apply's steps as people read them (the executor names them in ``ApplyStep.name``).
 STEP_TITLES = {
@@ -120,3 +125,29 @@ def crash_text(ref: str, proposal: Proposal | None) -> str:
             f"`/sizer status {proposal.id}` shows what is recorded."
         )
     return f"{head} `{proposal.id}` is {state}: `/sizer status {proposal.id}` has the details."
+
+
+def next_step(proposal: Proposal) -> tuple[str, list[dict[str, Any]]] | None:
+    """After an apply that ended in an OOM kill: the text and a button to retry with more memory."""
+    result = proposal.result
+    if proposal.state not in (S.ROLLED_BACK, S.FAILED) or result is None:
+        return None
+    if "OOMKilled" not in (result.error or ""):
+        return None
+    text = (
+        f"Next step for `{proposal.key}`: the pods ran out of memory at "
+        f"{proposal.current.sizing.memory_limit or proposal.current.sizing.memory_request}. "
+        "Raise the memory limit by half and propose it again (it needs approval like any change)."
+    )
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": RETRY,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Raise memory and retry", "emoji": True},
+        "value": proposal.id,
+    }
+    message: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": "sizer_next_step", "elements": [button]},
+    ]
+    return text, message

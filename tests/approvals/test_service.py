@@ -409,3 +409,16 @@ def test_edit_that_does_not_fit_the_cluster_is_refused_and_audited(rp: Pair) -> 
     last = list(service.workload_trail("items-api"))[-1]
     assert last.event == "denied" and "does not fit" in last.reason
     assert service.edit(ref, "UREQUESTER", form | {"replicas": "4"}).revision == 2
+
+
+def test_pending_for_lists_what_an_approver_may_decide(rp: Pair) -> None:
+    service = make_service(*rp, RecordingExecutor())
+    waiting = service.size(_request(), "UREQUESTER")
+    assert [p.id for p in service.pending_for("UAPPROVER")] == [waiting.id]
+    assert [p.id for p in service.pending_for("UGROUPMEMBER")] == [waiting.id]
+    assert service.pending_for("USTRANGER") == []
+    assert [p.id for p in service.recent_for("UREQUESTER")] == [waiting.id]
+    assert [e.to_state for e in service.trail(waiting.id)] == ["proposed"]
+    service.approve(waiting.card_ref(), "UAPPROVER")
+    assert service.pending_for("UAPPROVER") == []
+    assert not hasattr(service, "store")

@@ -7,6 +7,7 @@ Terraform engine are real."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.approvals.models import ProposalState
+from bot.approvals.models import CardRef, ProposalState
 from bot.executors.kubernetes import KubeApi
 from bot.slack.runtime import Runtime
 from tests.approvals.doubles import redis_prefix
@@ -23,7 +24,7 @@ from tests.emulators.kube_api import KubeEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.executors.conftest import NAMESPACE, make_executor, make_settings
 from tests.slack.conftest import ACCESS_YAML, SECRET
-from tests.slack.scenario import card_update, posted_card, text_of
+from tests.slack.scenario import button, card_update, is_card, posted_card, text_of
 from tools.sizing.quantities import parse_cpu, parse_memory
 
 ASK = (
@@ -136,4 +137,37 @@ def test_oom_at_rollout_is_rolled_back_and_the_card_says_so(
     edits = [
         c.at for c in slack.calls_of("chat.update") if c.params.get("ts") == final.params["ts"]
     ]
-    assert all(b - a >= 0.95 for a, b in zip(edits, edits[1:], strict=False)), edits
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(edits)), edits
+
+    # The next step is offered: a new proposal with more memory, on a card of its own.
+    offer = slack.wait_for("chat.postMessage", lambda c: "Raise memory and retry" in text_of(c))
+    assert offer.params.get("thread_ts") == THREAD
+    limit = proposal.current.sizing.memory_limit
+    assert limit is not None
+    click = sr.block_action(
+        "sizer_retry_more_memory",
+        proposal_id,
+        "UREQUESTER",
+        "C1",
+        str(offer.response["ts"]),
+        THREAD,
+    )
+    assert sender.interactive(click).status == 200
+    _, ref, _ = _second_card(slack, proposal_id)
+    retried = runtime.service.get(ref.proposal_id)
+    assert retried.state == ProposalState.PROPOSED
+    raised = retried.current.sizing.memory_limit
+    assert raised is not None and parse_memory(raised) >= 1.5 * parse_memory(limit)
+    assert f"retry of {proposal_id}" in retried.current.note
+
+
+def _second_card(slack: SlackEmulator, first: str) -> tuple[object, CardRef, str]:
+    """The card of a new proposal in the thread (not ``first``'s)."""
+    call = slack.wait_for(
+        "chat.postMessage",
+        lambda c: is_card(c, "items-api") and first not in str(button(c, "sizer_approve")),
+        60,
+    )
+    value = button(call, "sizer_approve")
+    assert value is not None
+    return call, CardRef.decode(value), str(call.response["ts"])
