@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from bot.approvals.models import ProposalState
 from tools.propose import SizeRequest
-from tools.sizing.models import DNS1123_LABEL, KINDS, LANGUAGES
+from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
@@ -223,7 +223,7 @@ def _proposal_id(text: str) -> str:
 
 
 def _check_name(name: str, what: str) -> None:
-    if len(name) > 63 or not DNS1123_LABEL.match(name):
+    if not is_dns1123(name):
         raise CommandError(
             f"{what} {name!r} is not a valid Kubernetes name: use 1-63 lower-case letters, "
             "digits and '-', starting and ending with a letter or digit"
