@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,14 @@ def test_a_request_that_cannot_be_finished_is_reported_to_the_person(
     slack.wait_for(
         "chat.postEphemeral", lambda c: "could not finish your request" in str(c.params["text"])
     )
+
+
+def test_a_mention_shows_that_work_started_within_a_second(
+    bots: list[Runtime], slack: SlackEmulator, private_redis: PrivateRedis, access: Path
+) -> None:
+    bot = start_bot(bots, slack, private_redis, access)
+    assert bot.sender is not None
+    sent = time.time()
+    bot.sender.event(sr.event_callback(sr.mention(ASK, "UREQUESTER", ts=THREAD)))
+    first = slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == THREAD)
+    assert "Working on it" in text_of(first) and first.at - sent < 1.0

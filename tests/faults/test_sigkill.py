@@ -37,16 +37,6 @@ THREAD = "1700000000.000001"
 PREFIX = "sizer:"
 
 
-def _kubeconfig(path: Path, url: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: emu\n"
-        f"clusters: [{{name: emu, cluster: {{server: '{url}'}}}}]\n"
-        "users: [{name: emu, user: {token: test}}]\n"
-        "contexts: [{name: emu, context: {cluster: emu, user: emu}}]\n"
-    )
-    return path
-
-
 @pytest.fixture
 def world(
     tmp_path: Path, private_redis: PrivateRedis, slack: SlackEmulator, emulator: KubeEmulator
@@ -73,7 +63,7 @@ def _serve(
         "REDIS_URL": redis.url,
         "SIZER_REDIS_PREFIX": PREFIX,
         "SIZER_ACCESS_FILE": str(access),
-        "KUBECONFIG": str(_kubeconfig(tmp / "kubeconfig", kube.url)),
+        "KUBECONFIG": str(kube.write_kubeconfig(tmp / "kubeconfig")),
         "SIZER_WORK_DIR": str(tmp / "work-1"),
         "SIZER_TERRAFORM_DIR": str(TF_MIRROR),
         "SIZER_TERRAFORM_BIN": terraform_bin,
