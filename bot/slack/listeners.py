@@ -295,7 +295,7 @@ class Listeners:
         """ "Raise memory and retry": a new proposal, posted as a card in the same thread."""
         ack()
         proposal_id = str(body["actions"][0]["value"])
-        _, user, channel, thread_ts = _click_place(body)
+        user, channel, thread_ts = _click_place(body)
 
         def job() -> None:
             made = self.service.retry_with_more_memory(proposal_id, user)
@@ -393,23 +393,18 @@ def _event_id(body: Body) -> str | None:
     return event_id if isinstance(event_id, str) else None
 
 
-def _click_place(body: Body) -> tuple[None, str, str, str | None]:
+def _click_place(body: Body) -> tuple[str, str, str | None]:
     """Who clicked, in which channel and thread."""
     user = str(body["user"]["id"])
     channel = str(body.get("channel", {}).get("id") or body["container"]["channel_id"])
     message = body.get("message", {})
     thread_ts = message.get("thread_ts") or message.get("ts")
-    return None, user, channel, str(thread_ts) if thread_ts else None
+    return user, channel, str(thread_ts) if thread_ts else None
 
 
 def _click(body: Body) -> tuple[CardRef, str, str, str | None]:
-    action = body["actions"][0]
-    ref = CardRef.decode(str(action["value"]))
-    user = str(body["user"]["id"])
-    channel = str(body.get("channel", {}).get("id") or body["container"]["channel_id"])
-    message = body.get("message", {})
-    thread_ts = message.get("thread_ts") or message.get("ts")
-    return ref, user, channel, str(thread_ts) if thread_ts else None
+    ref = CardRef.decode(str(body["actions"][0]["value"]))
+    return (ref, *_click_place(body))
 
 
 def _locator(body: Body) -> Callable[[Proposal], Proposal]:
