@@ -577,6 +577,10 @@ class ProposalService:
         """Interrupted applies not yet reported to anyone (each is returned once, ever)."""
         return [p for p in self.interrupted() if self._store.first_report(p.id)]
 
+    def report_failed(self, proposal_id: str) -> None:
+        """Nobody could be told about this interrupted apply: report it again next time."""
+        self._store.forget_report(proposal_id)
+
     def resolve(self, proposal_id: str, outcome: ProposalState, actor: str, note: str) -> Proposal:
         """An approver records how an interrupted apply ended, after checking the cluster."""
         seen = self.get(proposal_id)

@@ -167,6 +167,10 @@ class ProposalStore:
         """True the first time an interrupted apply of ``proposal_id`` is to be reported."""
         return bool(self._redis.set(self._k("reported", proposal_id), "1", nx=True, ex=ttl_s))
 
+    def forget_report(self, proposal_id: str) -> None:
+        """The report could not be delivered: let the next sweep try again."""
+        self._redis.delete(self._k("reported", proposal_id))
+
     def get(self, proposal_id: str) -> Proposal | None:
         raw = self._redis.hmget(self._k("proposal", proposal_id), ["body", "message_ts"])
         body, message_ts = (_s(v) if v is not None else None for v in raw)

@@ -246,10 +246,11 @@ class Runtime:
         found = self.service.unreported_interrupted()
         for proposal in found:
             log.warning("interrupted: %s (%s) was %s", proposal.id, proposal.key, proposal.state)
-            if proposal.channel:
-                self.outbox.say(
-                    proposal.channel, blocks.interrupted_text(proposal), proposal.thread_ts
-                )
+            told = proposal.channel is not None and self.outbox.say(
+                proposal.channel, blocks.interrupted_text(proposal), proposal.thread_ts
+            )
+            if proposal.channel and not told:
+                self.service.report_failed(proposal.id)
         return [p.id for p in found]
 
     def resume_unanswered(self) -> list[str]:

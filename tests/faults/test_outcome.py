@@ -297,3 +297,18 @@ def test_a_mention_shows_that_work_started_within_a_second(
     bot.sender.event(sr.event_callback(sr.mention(ASK, "UREQUESTER", ts=THREAD)))
     first = slack.wait_for("chat.postMessage", lambda c: c.params.get("thread_ts") == THREAD)
     assert "Working on it" in text_of(first) and first.at - sent < 1.0
+
+
+def test_an_interrupted_apply_slack_could_not_hear_about_is_reported_again(
+    bots: list[Runtime], slack: SlackEmulator, private_redis: PrivateRedis, access: Path
+) -> None:
+    from bot.approvals.store import ProposalStore
+
+    bot = start_bot(bots, slack, private_redis, access)
+    proposal = bot.runtime.service.size(_request(), "UREQUESTER", "C1", THREAD)
+    store = ProposalStore(bot.redis, "sizer:")
+    slack.inject_status("chat.postMessage", 500, times=1)  # Slack refuses the first report
+    approved = store.transition(proposal, proposal.model_copy(update={"state": S.APPROVED}), "x")
+    eventually(lambda: any(c.status == 500 for c in slack.calls))
+    slack.wait_for("chat.postMessage", lambda c: "I restarted while" in text_of(c), 10)
+    assert approved.state == S.APPROVED
