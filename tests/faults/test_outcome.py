@@ -181,10 +181,10 @@ def test_interrupted_apply_is_reported_by_the_periodic_sweep(
     from bot.approvals.store import ProposalStore
 
     store = ProposalStore(first.redis, "sizer:")
-    approved = store.transition(proposal, proposal.model_copy(update={"state": S.APPROVED}), "x")
-    store.transition(approved, approved.model_copy(update={"state": S.APPLYING}), "started")
     # A dead process's lock, still inside its TTL when this one starts.
     first.redis.set("sizer:lock:team-a/items-api", f"{proposal.id} dead", px=1500)
+    approved = store.transition(proposal, proposal.model_copy(update={"state": S.APPROVED}), "x")
+    store.transition(approved, approved.model_copy(update={"state": S.APPLYING}), "started")
     first.runtime.report_interrupted()
     assert "I restarted while" not in _said(slack)
     report = slack.wait_for("chat.postMessage", lambda c: "I restarted while" in text_of(c), 10)
