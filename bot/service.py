@@ -35,6 +35,7 @@ from bot.approvals.access import AccessConfig, GroupDirectory, may_approve
 from bot.approvals.audit import AuditEntry
 from bot.approvals.locks import WorkloadLocks
 from bot.approvals.models import (
+    FOLLOWED,
     INTERRUPTED,
     CardRef,
     Proposal,
@@ -44,9 +45,11 @@ from bot.approvals.models import (
     shown_hash,
 )
 from bot.approvals.store import ProposalStore, TransitionConflict
+from bot.clusters import ClusterChoiceError, ClusterSet
 from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
+    ChangeRequestState,
     Executor,
     Lease,
     LeaseLost,
@@ -189,8 +192,12 @@ class ProposalService:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
+        clusters: ClusterSet | None = None,
+        cluster_catalog: Callable[[str], PeerCatalog] | None = None,
     ) -> None:
         self._store = store
+        self._clusters = clusters
+        self._cluster_catalog = cluster_catalog
         self._locks = locks
         self._executor = executor
         self._access = access
@@ -214,8 +221,13 @@ class ProposalService:
         progress: Progress = _quiet,
     ) -> Proposal:
         """Size, prepare what would be applied, and store the proposal (state ``proposed``)."""
+        cluster = self._cluster_for(request.cluster)
         try:
-            catalog = self._catalog()
+            catalog = (
+                self._cluster_catalog(cluster)
+                if cluster is not None and self._cluster_catalog is not None
+                else self._catalog()
+            )
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
@@ -228,7 +240,15 @@ class ProposalService:
         sizing = sizing_of(rec)
         progress("Rendering the manifest and planning the change…")
         revision = self._revision(
-            proposal_id, 1, request.name, request.namespace, sizing, requester, "sized", now
+            proposal_id,
+            1,
+            request.name,
+            request.namespace,
+            sizing,
+            requester,
+            "sized",
+            now,
+            cluster=cluster,
         )
         proposal = Proposal(
             id=proposal_id,
@@ -245,8 +265,24 @@ class ProposalService:
             updated_by=requester,
             channel=channel,
             thread_ts=thread_ts,
+            cluster=cluster,
         )
         return self._store.create(proposal, reason=f"sized by {rec.strategy}")
+
+    def _cluster_for(self, requested: str | None) -> str | None:
+        """The cluster a request means; asks (InputError) when several could be meant.
+
+        None without a clusters file: the one cluster, and proposals look as they always did.
+        """
+        if self._clusters is None or not self._clusters.from_file:
+            only = self._clusters.names[0] if self._clusters is not None else None
+            if requested and requested != only:
+                raise InputError(f"no cluster {requested!r}: this Sizer serves one cluster")
+            return None
+        try:
+            return self._clusters.choose(requested).name
+        except ClusterChoiceError as exc:
+            raise InputError(str(exc)) from None
 
     def _revision(
         self,
@@ -258,6 +294,8 @@ class ProposalService:
         author: str,
         note: str,
         now: float,
+        *,
+        cluster: str | None = None,
     ) -> Revision:
         request = PrepareRequest(
             proposal_id=proposal_id,
@@ -270,6 +308,7 @@ class ProposalService:
             memory_request=sizing.memory_request,
             memory_limit=sizing.memory_limit,
             labels={"app.kubernetes.io/managed-by": "sizer", "sizer.dev/proposal": proposal_id},
+            cluster=cluster,
         )
         try:
             change = self._executor.prepare(request)
@@ -283,7 +322,9 @@ class ProposalService:
             number=number,
             sizing=sizing,
             change=change,
-            shown_sha256=shown_hash(proposal_id, number, workload, namespace, sizing, change),
+            shown_sha256=shown_hash(
+                proposal_id, number, workload, namespace, sizing, change, cluster
+            ),
             author=author,
             created_at=now,
             note=note,
@@ -373,7 +414,9 @@ class ProposalService:
         ``observe`` sees the proposal after each intermediate transition (to update a card).
         """
         seen = self._fresh(ref, actor, "approve")
-        decision = may_approve(self._access, seen.namespace, actor, seen.requester, self._groups)
+        decision = may_approve(
+            self._access, seen.namespace, actor, seen.requester, self._groups, cluster=seen.cluster
+        )
         if not decision.allowed:
             self._store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
@@ -410,6 +453,8 @@ class ProposalService:
             result = self._apply(applying, actor, progress, lock)
             final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
+            if result.ok and result.change_request is not None:
+                final, why = S.SUBMITTED, "submitted: " + _submitted(result)
             try:
                 return self._move(applying, final, actor, why, result=result)
             except RedisError as exc:
@@ -439,6 +484,9 @@ class ProposalService:
             namespace=proposal.namespace,
             approved_by=actor,
             change=proposal.current.change,
+            cluster=proposal.cluster,
+            confidence=proposal.confidence,
+            reasons=proposal.reasons,
         )
 
         def show(line: str) -> None:
@@ -536,7 +584,15 @@ class ProposalService:
         changes = sizing.changes_from(seen.current.sizing)
         note = ", ".join(changes)
         revision = self._revision(
-            seen.id, seen.revision + 1, seen.workload, seen.namespace, sizing, actor, note, now
+            seen.id,
+            seen.revision + 1,
+            seen.workload,
+            seen.namespace,
+            sizing,
+            actor,
+            note,
+            now,
+            cluster=seen.cluster,
         )
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)
@@ -565,6 +621,36 @@ class ProposalService:
                     continue
         return moved
 
+    def followed(self) -> list[Proposal]:
+        """GitOps proposals waiting on their pull request or on the controller's rollout."""
+        return self._store.in_states(sorted(FOLLOWED))
+
+    def record_review(self, proposal: Proposal, state: ChangeRequestState) -> Proposal | None:
+        """The pull request of a submitted proposal was merged or closed; None if still open."""
+        result = proposal.result
+        if proposal.state != S.SUBMITTED or result is None or result.change_request is None:
+            return None
+        if state == "open":
+            return None
+        change_request = result.change_request.model_copy(update={"state": state})
+        update = result.model_copy(update={"change_request": change_request})
+        where = change_request.url or change_request.branch
+        target, why = (
+            (S.MERGED, f"merged: {where}; the GitOps controller rolls it out")
+            if state == "merged"
+            else (S.CLOSED, f"closed without merging: {where}")
+        )
+        return self._move(proposal, target, SYSTEM_ACTOR, why, result=update)
+
+    def record_rollout(self, proposal: Proposal) -> Proposal:
+        """The merged revision is in the cluster (the workload carries its annotation)."""
+        return self._move(
+            proposal,
+            S.APPLIED,
+            SYSTEM_ACTOR,
+            "applied: the GitOps controller rolled it out (workload seen with the annotation)",
+        )
+
     def interrupted(self) -> list[Proposal]:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
         return [
@@ -590,7 +676,9 @@ class ProposalService:
             raise InputError(f"{seen.id} never started applying; it can only be resolved failed")
         if outcome not in (S.APPLIED, S.FAILED, S.ROLLED_BACK):
             raise InputError("resolve to one of: applied, failed, rolled_back")
-        decision = may_approve(self._access, seen.namespace, actor, "", self._groups)
+        decision = may_approve(
+            self._access, seen.namespace, actor, "", self._groups, cluster=seen.cluster
+        )
         if not decision.allowed:
             self._store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
@@ -655,7 +743,9 @@ class ProposalService:
         """The requester or an approver may edit or reject (never approve: see approve)."""
         if actor == proposal.requester:
             return
-        decision = may_approve(self._access, proposal.namespace, actor, "", self._groups)
+        decision = may_approve(
+            self._access, proposal.namespace, actor, "", self._groups, cluster=proposal.cluster
+        )
         if not decision.allowed:
             self._store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
             raise NotAuthorised(
@@ -700,6 +790,14 @@ class ProposalService:
 def _round_mebibytes(value: float) -> int:
     mib = 1 << 20
     return int(-(-value // mib) * mib)
+
+
+def _submitted(result: ApplyResult) -> str:
+    change = result.change_request
+    assert change is not None
+    if change.url:
+        return f"pull request {change.url} (branch {change.branch})"
+    return f"branch {change.branch} pushed to {change.repo}"
 
 
 def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:

@@ -3,7 +3,7 @@
 ::
 
     size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http]
-              [--similar image-resizer]... [--namespace team-a] [--critical]
+              [--similar image-resizer]... [--namespace team-a] [--cluster prod] [--critical]
     why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID
     status PROPOSAL_ID
     resolve PROPOSAL_ID applied|failed|rolled_back [NOTE...]
@@ -26,7 +26,7 @@ from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
-[--similar SERVICE]... [--namespace NS] [--critical]` — propose replicas, requests and limits
+[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical]` — propose requests and limits
 • `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the stored reasons behind the numbers
 • `status PROPOSAL_ID` — where a proposal is and who acted on it
 • `resolve PROPOSAL_ID applied|failed|rolled_back [note]` — approvers: close an apply that \
@@ -36,7 +36,15 @@ Example: `size items-api --language python --framework fastapi --rps 50-100 --si
 emailservice --namespace team-a`"""
 
 _RPS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
-_FLAGS_WITH_VALUE = ("--language", "--framework", "--kind", "--rps", "--similar", "--namespace")
+_FLAGS_WITH_VALUE = (
+    "--language",
+    "--framework",
+    "--kind",
+    "--rps",
+    "--similar",
+    "--namespace",
+    "--cluster",
+)
 _SWITCHES = ("--critical",)
 _OUTCOMES = ("applied", "failed", "rolled_back")
 _DASHES = str.maketrans({"\u2014": "--", "\u2013": "--"})
@@ -196,6 +204,9 @@ def _size(rest: list[str]) -> SizeRequest:
     for peer in similar:
         _check_name(peer, "--similar")
     framework = _single(options, "--framework")
+    cluster = _single(options, "--cluster")
+    if cluster is not None:
+        _check_name(cluster, "--cluster")
     try:
         return SizeRequest(
             name=name,
@@ -207,6 +218,7 @@ def _size(rest: list[str]) -> SizeRequest:
             rps_high=high,
             similar=tuple(similar),
             critical="--critical" in options,
+            cluster=cluster,
         )
     except ValidationError as exc:
         error = exc.errors()[0]

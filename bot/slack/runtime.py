@@ -30,8 +30,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approvals.access import GroupDirectory
 from bot.approvals.locks import EventDeduper
+from bot.approvals.models import Proposal
 from bot.approvals.persistence import check_persistence
 from bot.executors.base import Executor
+from bot.follow import PullRequestFollower
 from bot.service import LiveUsage, ProposalService
 from bot.settings import RedisSettings, Settings, SlackSettings
 from bot.slack import blocks
@@ -133,6 +135,7 @@ class Runtime:
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
     _socket: SocketModeHandler | None = None
+    follower: PullRequestFollower | None = None
 
     @classmethod
     def create(
@@ -200,14 +203,22 @@ class Runtime:
             ),
             http=http,
         )
-        return cls(
+        runtime = cls(
             settings, client, service, parts.executor, app, pool, outbox, http, listeners, inbox
         )
+        follower = parts.follower
+        if follower.active:
+            follower.on_change = runtime.show_followed
+            runtime.follower = follower
+        return runtime
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
         """Sweep once (interrupted applies, unanswered requests), then listen (not blocking)."""
         self.sweep()
-        for name, target in (("sizer-sweep", self._sweep_forever), ("sizer-beat", self._beat)):
+        loops = [("sizer-sweep", self._sweep_forever), ("sizer-beat", self._beat)]
+        if self.follower is not None:
+            loops.append(("sizer-follow", self._follow_forever))
+        for name, target in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -275,6 +286,20 @@ class Runtime:
     def _expire(self) -> None:
         for proposal in self.service.expire_due():
             self.outbox.update_card(proposal)
+
+    def show_followed(self, proposal: Proposal) -> None:
+        """A GitOps pull request merged or closed, or the rollout seen: card and thread."""
+        self.outbox.update_card(proposal)
+        if proposal.channel:
+            self.outbox.say(proposal.channel, blocks.state_line(proposal), proposal.thread_ts)
+
+    def _follow_forever(self) -> None:
+        assert self.follower is not None
+        while not self._stop.wait(self.settings.gitops.poll_interval_s):
+            try:
+                self.follower.poll()
+            except Exception:
+                log.exception("pull request follow-up failed")
 
     def _sweep_forever(self) -> None:
         while not self._stop.wait(self.settings.runtime.sweep_interval_s):
