@@ -454,7 +454,7 @@ class _Strategies(_Group):
     coldstart: ColdStartSettings = Field(
         default_factory=ColdStartSettings,
         validation_alias="SIZER_COLDSTART",
-        description="e.g. SIZER_COLDSTART__OOM_RISK=0.01",
+        description="e.g. SIZER_COLDSTART__OOM_RISK=0.05",
     )
     rightsize: RightsizeSettings = Field(
         default_factory=RightsizeSettings,
