@@ -117,21 +117,22 @@ class AgentResponder:
         self, text: str, user: str, channel: str, thread_ts: str, progress: Progress
     ) -> Reply:
         answer = self._agent.respond(text, user, channel, thread_ts)
-        said, cut = scrub_claims(answer.text)
-        named = answer.new_card or answer.changed
-        proposal = self._service.get(named) if named is not None else None
-        if cut:
-            said = (said + "\n\n" if said else "") + CLAIM_NOTE
-        if proposal is not None:
-            said += f"\n\n*State (from Sizer's records):* {blocks.state_line(proposal)}"
-        fallback = blocks.clip(said, blocks.MAX_FALLBACK)
-        if answer.new_card is not None and proposal is not None:
-            card = blocks.proposal_card(proposal)
+        if answer.new_card is not None:
+            proposal = self._service.get(answer.new_card)
+            # The card is the answer: the sizes, fit, confidence and state (from the store)
+            # are all on it, so nothing above it repeats them, and no model words stand there.
             return Reply(
-                text=fallback,
-                blocks=[blocks.section(said), *card][: blocks.MAX_MESSAGE_BLOCKS],
+                text=blocks.card_text(proposal),
+                blocks=blocks.proposal_card(proposal),
                 new_card=proposal,
             )
-        if proposal is not None:
-            return Reply(text=fallback, changed=proposal)
+        said, cut = scrub_claims(answer.text)
+        changed = self._service.get(answer.changed) if answer.changed is not None else None
+        if cut:
+            said = (said + "\n\n" if said else "") + CLAIM_NOTE
+        if changed is not None:
+            said += f"\n\n*State (from Sizer's records):* {blocks.state_line(changed)}"
+        fallback = blocks.clip(said, blocks.MAX_FALLBACK)
+        if changed is not None:
+            return Reply(text=fallback, changed=changed)
         return Reply(text=fallback)

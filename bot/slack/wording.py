@@ -58,7 +58,7 @@ def refusal(exc: ServiceError) -> str:
 
 def edited_text(proposal: Proposal) -> str:
     rev = proposal.current
-    return f"Revision {rev.number}: edited by <@{rev.author}>: {rev.note}"
+    return f"Revision {rev.number}: {rev.note}"
 
 
 def _left_in_place(result: ApplyResult) -> str:

@@ -14,11 +14,11 @@ S = ProposalState
 
 
 class SaysItApplied:
-    def __init__(self, new_card: str | None = None) -> None:
-        self.new_card = new_card
+    def __init__(self, changed: str | None = None) -> None:
+        self.changed = changed
 
     def respond(self, text: str, user: str, channel: str, thread_ts: str) -> Answer:
-        return Answer(text="Done — I approved and applied it.", new_card=self.new_card)
+        return Answer(text="Done — I approved and applied it.", changed=self.changed)
 
 
 def test_claims_are_cut_and_ordinary_sentences_kept() -> None:
