@@ -166,7 +166,7 @@ def test_sigkill_during_the_rollout_is_reported_by_the_next_process_within_the_t
         new_sender = sr.SignedSender(f"http://127.0.0.1:{runtime.port}/slack/events", SECRET)
         new_sender.command(cmd)
         slack.wait_for("chat.postMessage", lambda c: "resolved as failed" in text_of(c), 20)
-        card_update(slack, ts, "Apply failed", timeout=20)
+        card_update(slack, ts, "Failed", timeout=20)
         assert runtime.service.get(ref.proposal_id).state == S.FAILED
     finally:
         runtime.stop()
