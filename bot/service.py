@@ -79,6 +79,15 @@ SYSTEM_ACTOR = "sizer"
 LiveUsage = Callable[[str, str], PeerProfile | None]
 PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
 RETRY_MEMORY_FACTOR = 1.5
+BUNDLED_HISTORY = Reason(
+    field="confidence",
+    value=None,
+    statistic="input check",
+    window="bundled history",
+    text="Sized from the bundled demo history (public recordings of Online Boutique and "
+    "TrainTicket), not from this cluster's workloads; with PROMETHEUS_URL set, peers come "
+    "from the cluster.",
+)
 EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
 
 
@@ -216,6 +225,7 @@ class ProposalService:
         edit_claim_ttl_s: float = 300,
         clusters: ClusterSet | None = None,
         cluster_catalog: Callable[[str], PeerCatalog] | None = None,
+        on_applied: Callable[[Proposal], None] | None = None,
     ) -> None:
         self._store = store
         self._clusters = clusters
@@ -231,6 +241,7 @@ class ProposalService:
         self._clock = clock
         self._new_id = new_id
         self._live_usage = live_usage
+        self._on_applied = on_applied
         self._prices = prices
         self._edit_claim_ttl_s = edit_claim_ttl_s
 
@@ -278,6 +289,8 @@ class ProposalService:
                 rec = _capped(rec, wanted.replicas, request.namespace, policy.max_replicas)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None
+        if catalog.bundled:
+            rec = rec.model_copy(update={"reasons": (*rec.reasons, BUNDLED_HISTORY)})
         now = self._clock()
         proposal_id = self._new_id()
         sizing = sizing_of(rec)
@@ -496,7 +509,7 @@ class ProposalService:
             if result.ok and result.change_request is not None:
                 final, why = S.SUBMITTED, "submitted: " + _submitted(result)
             try:
-                return self._move(applying, final, actor, why, result=result)
+                done = self._move(applying, final, actor, why, result=result)
             except RedisError as exc:
                 raise Unrecorded(
                     f"the apply of {seen.id} ended {final.value}, but recording it failed "
@@ -505,6 +518,64 @@ class ProposalService:
                     final,
                     result,
                 ) from None
+        self._applied(done)
+        return done
+
+    def _applied(self, proposal: Proposal) -> None:
+        """Tell the checks (scheduled after every apply); their failure never changes a state."""
+        if proposal.state != S.APPLIED or self._on_applied is None:
+            return
+        try:
+            self._on_applied(proposal)
+        except Exception:
+            log.exception("could not schedule the checks of %s r%d", proposal.id, proposal.revision)
+
+    def revise(
+        self,
+        proposal_id: str,
+        sizing: Sizing,
+        *,
+        reasons: tuple[Reason, ...],
+        confidence: float,
+        note: str,
+        base_revision: int,
+    ) -> Proposal:
+        """A new revision proposed by a check of the applied ``base_revision`` (state proposed).
+
+        It goes through the same Approve / Edit / Reject path, access rules and audit as the
+        first one; the applied revision keeps running until it is approved.
+        """
+        seen = self.get(proposal_id)
+        if seen.state != S.APPLIED or seen.revision != base_revision:
+            raise StaleCard(
+                f"{seen.id} is {seen.state} at revision {seen.revision}, not applied at revision "
+                f"{base_revision}; no new revision"
+            )
+        now = self._clock()
+        revision = self._revision(
+            seen.id,
+            seen.revision + 1,
+            seen.workload,
+            seen.namespace,
+            sizing,
+            SYSTEM_ACTOR,
+            note,
+            now,
+            cluster=seen.cluster,
+        )
+        new = seen.model_copy(
+            update={
+                "state": S.PROPOSED,
+                "revisions": (*seen.revisions, revision),
+                "reasons": reasons,
+                "confidence": confidence,
+                "expires_at": now + self._ttl,
+                "updated_at": now,
+                "updated_by": SYSTEM_ACTOR,
+                "result": None,
+            }
+        )
+        return self._save(seen, new, note)
 
     @staticmethod
     def _tell(observe: Callable[[Proposal], object], proposal: Proposal) -> None:
@@ -748,12 +819,14 @@ class ProposalService:
 
     def record_rollout(self, proposal: Proposal) -> Proposal:
         """The merged revision is in the cluster (the workload carries its annotation)."""
-        return self._move(
+        done = self._move(
             proposal,
             S.APPLIED,
             SYSTEM_ACTOR,
             "applied: the GitOps controller rolled it out (workload seen with the annotation)",
         )
+        self._applied(done)
+        return done
 
     def interrupted(self) -> list[Proposal]:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
@@ -793,6 +866,7 @@ class ProposalService:
             )
         done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
         self._locks.release_for(seen.namespace, seen.workload, seen.id)
+        self._applied(done)
         return done
 
     # -- internals ----------------------------------------------------------------------

@@ -131,6 +131,7 @@ class Runtime:
     http: bool
     listeners: Listeners
     inbox: Inbox
+    parts: Components | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
@@ -204,7 +205,17 @@ class Runtime:
             http=http,
         )
         runtime = cls(
-            settings, client, service, parts.executor, app, pool, outbox, http, listeners, inbox
+            settings,
+            client,
+            service,
+            parts.executor,
+            app,
+            pool,
+            outbox,
+            http,
+            listeners,
+            inbox,
+            parts,
         )
         follower = parts.follower
         if follower.active:
