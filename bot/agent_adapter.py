@@ -17,10 +17,16 @@ from bot.approvals.models import Proposal
 from bot.executors.base import Progress
 from bot.service import NotFound, ProposalService, ServiceError
 from bot.slack import blocks
+from bot.slack.claims import scrub_claims
 from bot.slack.responder import Reply
 from tools.propose import SizeRequest
 
-__all__ = ["AgentResponder", "ServiceProposals", "view_of"]
+__all__ = ["CLAIM_NOTE", "AgentResponder", "ServiceProposals", "view_of"]
+
+CLAIM_NOTE = (
+    "_(I removed a sentence claiming a change was approved or applied: only an approver's "
+    "click on the card does that, and the state below comes from Sizer's records.)_"
+)
 
 
 def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = ()) -> ProposalView:
@@ -73,7 +79,7 @@ class ServiceProposals:
         found = self._guard(lambda: self._service.get(proposal_id))
         trail = tuple(
             f"{e.at} {e.from_state} → {e.to_state} by {e.actor}: {e.reason}"
-            for e in self._service.store.audit.entries(proposal=found.id)
+            for e in self._service.trail(found.id)
         )
         return view_of(found, found.state == "applied", trail)
 
@@ -113,14 +119,20 @@ class AgentResponder:
         answer = self._agent.respond(text, user, channel, thread_ts)
         if answer.new_card is not None:
             proposal = self._service.get(answer.new_card)
-            # The card is the answer: the sizes, fit and confidence the agent would restate
-            # are all on it, so nothing above it repeats them.
+            # The card is the answer: the sizes, fit, confidence and state (from the store)
+            # are all on it, so nothing above it repeats them, and no model words stand there.
             return Reply(
                 text=blocks.card_text(proposal),
                 blocks=blocks.proposal_card(proposal),
                 new_card=proposal,
             )
-        if answer.changed is not None:
-            changed = self._service.get(answer.changed)
-            return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK), changed=changed)
-        return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK))
+        said, cut = scrub_claims(answer.text)
+        changed = self._service.get(answer.changed) if answer.changed is not None else None
+        if cut:
+            said = (said + "\n\n" if said else "") + CLAIM_NOTE
+        if changed is not None:
+            said += f"\n\n*State (from Sizer's records):* {blocks.state_line(changed)}"
+        fallback = blocks.clip(said, blocks.MAX_FALLBACK)
+        if changed is not None:
+            return Reply(text=fallback, changed=changed)
+        return Reply(text=fallback)

@@ -14,7 +14,8 @@ Errors a person can act on are :class:`ServiceError` subclasses whose message sa
     ├── StaleCard         expired, superseded or already decided (audited)
     │   └── EditConflict  someone else saved (or is saving) a revision during this edit
     ├── Busy              another change to the workload is being applied
-    └── IntegrityError    what would be applied is not what was shown (audited)
+    ├── IntegrityError    what would be applied is not what was shown (audited)
+    └── Unrecorded        the store failed; the message says what happened in the cluster
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
+from redis import RedisError
 
 from bot.approvals.access import AccessConfig, GroupDirectory, may_approve
+from bot.approvals.audit import AuditEntry
 from bot.approvals.locks import WorkloadLocks
 from bot.approvals.models import (
     FOLLOWED,
@@ -50,6 +53,8 @@ from bot.executors.base import (
     ApplyResult,
     ChangeRequestState,
     Executor,
+    Lease,
+    LeaseLost,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -75,6 +80,7 @@ SYSTEM_ACTOR = "sizer"
 # (namespace, workload) → that workload's recent per-pod usage, or None without data.
 LiveUsage = Callable[[str, str], PeerProfile | None]
 PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+RETRY_MEMORY_FACTOR = 1.5
 BUNDLED_HISTORY = Reason(
     field="confidence",
     value=None,
@@ -110,7 +116,11 @@ class NotAuthorised(ServiceError):
 
 
 class StaleCard(ServiceError):
-    pass
+    """``by`` is who made the card stale, when someone did (the Slack side names them)."""
+
+    def __init__(self, message: str, by: str | None = None) -> None:
+        super().__init__(message)
+        self.by = by
 
 
 class EditConflict(StaleCard):
@@ -137,6 +147,25 @@ class Busy(ServiceError):
 
 class IntegrityError(ServiceError):
     pass
+
+
+class Unrecorded(ServiceError):
+    """The store failed to record a step; ``outcome``/``result`` say what the cluster did.
+
+    ``outcome`` is None when the failure came before anything was applied.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        proposal: Proposal,
+        outcome: ProposalState | None = None,
+        result: ApplyResult | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.proposal = proposal
+        self.outcome = outcome
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -200,7 +229,7 @@ class ProposalService:
         cluster_catalog: Callable[[str], PeerCatalog] | None = None,
         on_applied: Callable[[Proposal], None] | None = None,
     ) -> None:
-        self.store = store
+        self._store = store
         self._clusters = clusters
         self._cluster_catalog = cluster_catalog
         self._locks = locks
@@ -296,7 +325,7 @@ class ProposalService:
             thread_ts=thread_ts,
             cluster=cluster,
         )
-        return self.store.create(proposal, reason=f"sized by {rec.strategy}")
+        return self._store.create(proposal, reason=f"sized by {rec.strategy}")
 
     def _cluster_for(self, requested: str | None) -> str | None:
         """The cluster a request means; asks (InputError) when several could be meant.
@@ -361,15 +390,35 @@ class ProposalService:
         )
 
     def attach_card(self, proposal_id: str, message_ts: str) -> None:
-        self.store.set_message(proposal_id, message_ts)
+        self._store.set_message(proposal_id, message_ts)
 
     def get(self, proposal_id: str) -> Proposal:
-        found = self.store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
+        found = self._store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
         if found is None:
             raise NotFound(
                 f"no proposal {proposal_id!r}; proposal IDs look like p-1a2b3c4d (see the card)"
             )
         return self._expire_if_due(found)
+
+    def trail(self, proposal_id: str) -> list[AuditEntry]:
+        """Every audited step of one proposal, oldest first."""
+        return list(self._store.audit.entries(proposal=proposal_id))
+
+    def workload_trail(self, workload: str) -> list[AuditEntry]:
+        """Every audited step of a workload (``name`` or ``namespace/name``), oldest first."""
+        return list(self._store.audit.entries(workload=workload))
+
+    def count_by_state(self) -> dict[str, int]:
+        """How many proposals are in each state (for the metrics endpoint)."""
+        return self._store.count_by_state()
+
+    def recent_for(self, user: str, limit: int = 15) -> list[Proposal]:
+        """The proposals ``user`` asked for, newest first."""
+        return self._store.recent_for(user, limit)
+
+    def find(self, proposal_id: str) -> Proposal | None:
+        """The stored proposal, or None; no expiry side effect (for re-rendering a card)."""
+        return self._store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
 
     def why(self, target: str) -> WhyAnswer:
         """The stored reasons behind a proposal or the workload's applied (or latest) one."""
@@ -377,7 +426,7 @@ class ProposalService:
             found = self.get(target)
             return WhyAnswer(found, found.state == S.APPLIED)
         namespace, _, name = target.rpartition("/")
-        proposal, applied = self.store.find(name, namespace or None)
+        proposal, applied = self._store.find(name, namespace or None)
         if proposal is None:
             raise NotFound(
                 f"I have no proposal for {target!r}; ask with `size {name} --rps 10-50 ...` first"
@@ -410,7 +459,7 @@ class ProposalService:
         ref: CardRef,
         actor: str,
         progress: Progress = _quiet,
-        observe: Callable[[Proposal], None] | None = None,
+        observe: Callable[[Proposal], object] | None = None,
     ) -> Proposal:
         """Authorise, lock, apply exactly what was shown, and record every step.
 
@@ -421,26 +470,26 @@ class ProposalService:
             self._access, seen.namespace, actor, seen.requester, self._groups, cluster=seen.cluster
         )
         if not decision.allowed:
-            self.store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
+            self._store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
         revision = seen.current
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)
-            self.store.deny(seen, actor, "approve refused: does not fit: " + misfit, self._clock())
+            self._store.deny(seen, actor, "approve refused: does not fit: " + misfit, self._clock())
             raise DoesNotFit(
                 f"revision {revision.number} does not fit the cluster ({misfit}); use the "
                 "nearest size on the card or ask for more quota"
             )
         problem = change_problem(revision.change)
         if problem is not None:
-            self.store.deny(seen, actor, "approve refused: " + problem, self._clock())
+            self._store.deny(seen, actor, "approve refused: " + problem, self._clock())
             raise IntegrityError(f"refusing to apply: {problem}; ask for a new proposal")
         lock = self._locks.acquire(seen.namespace, seen.workload, seen.id)
         if lock is None:
             self._refuse_moved(seen, actor, "approve")
             holder = self._locks.holder(seen.namespace, seen.workload)
             if holder == seen.id:
-                self.store.deny(
+                self._store.deny(
                     seen, actor, "approve refused: already being applied", self._clock()
                 )
                 raise StaleCard(f"proposal {seen.id} is already being approved and applied")
@@ -449,18 +498,34 @@ class ProposalService:
                 "approve again when it has finished"
             )
         with lock, log_context(proposal_id=seen.id, workload=seen.key):
-            approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
-            applying = self._move(approved, S.APPLYING, actor, "apply started")
+            try:
+                approved = self._move(seen, S.APPROVED, actor, "approved: " + decision.reason)
+                applying = self._move(approved, S.APPLYING, actor, "apply started")
+            except RedisError as exc:
+                raise Unrecorded(
+                    f"could not record the approval of {seen.id} (Redis: {exc}); "
+                    "nothing was applied: approve again once Redis answers",
+                    seen,
+                ) from None
             if observe is not None:
-                observe(applying)
-            result = self._apply(applying, actor, progress)
+                self._tell(observe, applying)
+            result = self._apply(applying, actor, progress, lock)
             final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
             if result.ok and result.change_request is not None:
                 final, why = S.SUBMITTED, "submitted: " + _submitted(result)
             APPLIES.labels(final.value).inc()
             log.info("apply finished: %s", final.value)
-            done = self._move(applying, final, actor, why, result=result)
+            try:
+                done = self._move(applying, final, actor, why, result=result)
+            except RedisError as exc:
+                raise Unrecorded(
+                    f"the apply of {seen.id} ended {final.value}, but recording it failed "
+                    f"(Redis: {exc}); it stays applying until an approver resolves it",
+                    applying,
+                    final,
+                    result,
+                ) from None
         self._applied(done)
         return done
 
@@ -518,9 +583,19 @@ class ProposalService:
                 "result": None,
             }
         )
-        return self._store(seen, new, note)
+        return self._save(seen, new, note)
 
-    def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:
+    @staticmethod
+    def _tell(observe: Callable[[Proposal], object], proposal: Proposal) -> None:
+        """A listener that cannot show a step (Slack down) never stops or freezes the apply."""
+        try:
+            observe(proposal)
+        except Exception:
+            log.exception("could not show %s as %s", proposal.id, proposal.state)
+
+    def _apply(
+        self, proposal: Proposal, actor: str, progress: Progress, lease: Lease
+    ) -> ApplyResult:
         request = ApplyRequest(
             proposal_id=proposal.id,
             revision=proposal.revision,
@@ -532,11 +607,68 @@ class ProposalService:
             confidence=proposal.confidence,
             reasons=proposal.reasons,
         )
+
+        def show(line: str) -> None:
+            try:
+                progress(line)
+            except Exception:
+                log.exception("progress of %s could not be shown", proposal.id)
+
         try:
-            return self._executor.apply(request, progress)
+            return self._executor.apply(request, show, lease)
+        except LeaseLost as exc:
+            log.error("apply of %s stopped: %s", proposal.id, exc)
+            return ApplyResult(ok=False, failed_step="lock", error=f"stopped: {exc}")
         except Exception as exc:
             log.exception("apply raised for %s r%d", proposal.id, proposal.revision)
             return ApplyResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+
+    def retry_with_more_memory(
+        self, proposal_id: str, actor: str, factor: float = RETRY_MEMORY_FACTOR
+    ) -> Proposal:
+        """A new proposal after an OOM: the same size with the memory limit raised ``factor``×.
+
+        The rolled-back (or failed) proposal stays as it ended; the new one needs approval like
+        any other and is checked against the namespace's capacity first.
+        """
+        old = self.get(proposal_id)
+        if old.state not in (S.ROLLED_BACK, S.FAILED):
+            raise StaleCard(
+                f"{old.id} is {old.state}; only a rolled-back or failed apply is retried"
+            )
+        self._may_change(old, actor, "retry")
+        sizing = old.current.sizing
+        ceiling = parse_memory(sizing.memory_limit or sizing.memory_request)
+        raised = sizing.model_copy(
+            update={"memory_limit": format_memory(_round_mebibytes(ceiling * factor))}
+        )
+        rules = self._access.for_namespace(old.namespace)
+        over = rules.capacity.problems(raised) if rules is not None else {}
+        if over:
+            raise InputError(
+                f"raising the memory limit to {raised.memory_limit} does not fit "
+                f"{old.namespace}: {'; '.join(over.values())}"
+            )
+        now = self._clock()
+        new_id = self._new_id()
+        change = ", ".join(raised.changes_from(sizing))
+        note = f"retry of {old.id} after it was {old.state.replace('_', ' ')}: {change}"
+        revision = self._revision(new_id, 1, old.workload, old.namespace, raised, actor, note, now)
+        proposal = old.model_copy(
+            update={
+                "id": new_id,
+                "state": S.PROPOSED,
+                "requester": old.requester,
+                "revisions": (revision,),
+                "created_at": now,
+                "expires_at": now + self._ttl,
+                "updated_at": now,
+                "updated_by": actor,
+                "message_ts": None,
+                "result": None,
+            }
+        )
+        return self._store.create(proposal, reason=note)
 
     def reject(self, ref: CardRef, actor: str, note: str = "") -> Proposal:
         seen = self._fresh(ref, actor, "reject")
@@ -562,15 +694,15 @@ class ProposalService:
                 raise EditInvalid(over)
         if sizing == seen.current.sizing:
             raise EditInvalid({"replicas": "nothing changed; edit at least one value"})
-        holder = self.store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
+        holder = self._store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
         if holder != actor:
-            self.store.deny(seen, actor, f"edit refused: <@{holder}> is saving one", self._clock())
+            self._store.deny(seen, actor, f"edit refused: <@{holder}> is saving one", self._clock())
             raise EditConflict(seen.id, holder, seen.revision + 1, saving=True)
         return sizing
 
     def _not_overtaken(self, ref: CardRef) -> None:
         """Refuse an edit made on a revision someone else has replaced since."""
-        found = self.store.get(ref.proposal_id)
+        found = self._store.get(ref.proposal_id)
         if found is not None and found.state == S.PROPOSED and found.revision > ref.revision:
             raise EditConflict(found.id, found.current.author, found.revision, saving=False)
 
@@ -580,7 +712,7 @@ class ProposalService:
         try:
             return self._save_edit(ref, actor, sizing)
         except ServiceError:
-            self.store.release_edit(ref.proposal_id, ref.revision, actor)
+            self._store.release_edit(ref.proposal_id, ref.revision, actor)
             raise
 
     def _save_edit(self, ref: CardRef, actor: str, sizing: Sizing, note: str = "") -> Proposal:
@@ -601,7 +733,7 @@ class ProposalService:
         )
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)
-            self.store.deny(seen, actor, f"edit refused: does not fit the cluster: {misfit}", now)
+            self._store.deny(seen, actor, f"edit refused: does not fit the cluster: {misfit}", now)
             raise EditInvalid({"replicas": f"the edit does not fit the cluster: {misfit}"})
         new = seen.model_copy(
             update={
@@ -611,10 +743,10 @@ class ProposalService:
             }
         )
         try:
-            return self._store(seen, new, note)
+            return self._save(seen, new, note)
         except StaleCard:
             # Another revision was saved first; this one's plan is simply never referenced.
-            now_ = self.store.get(seen.id)
+            now_ = self._store.get(seen.id)
             if now_ is not None and now_.state == S.PROPOSED and now_.revision > seen.revision:
                 raise EditConflict(
                     seen.id, now_.current.author, now_.revision, saving=False
@@ -634,7 +766,7 @@ class ProposalService:
                 "platform team for more quota or smaller pods (Edit)"
             )
         sizing = seen.current.sizing.model_copy(update={"replicas": most})
-        holder = self.store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
+        holder = self._store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
         if holder != actor:
             raise EditConflict(seen.id, holder, seen.revision + 1, saving=True)
         note = (
@@ -644,7 +776,7 @@ class ProposalService:
         try:
             return self._save_edit(ref, actor, sizing, note)
         except ServiceError:
-            self.store.release_edit(seen.id, seen.revision, actor)
+            self._store.release_edit(seen.id, seen.revision, actor)
             raise
 
     def pending_for(self, user: str) -> list[Proposal]:
@@ -652,7 +784,7 @@ class ProposalService:
         now = self._clock()
         waiting = [
             p
-            for p in self.store.in_states([S.PROPOSED])
+            for p in self._store.in_states([S.PROPOSED])
             if p.expires_at > now
             and may_approve(self._access, p.namespace, user, p.requester, self._groups).allowed
         ]
@@ -664,7 +796,7 @@ class ProposalService:
         """Move every proposal past its expiry to ``expired``; returns those it moved."""
         now = self._clock()
         moved = []
-        for proposal in self.store.due_to_expire(now):
+        for proposal in self._store.due_to_expire(now):
             if proposal.state == S.PROPOSED:
                 try:
                     moved.append(self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired"))
@@ -674,7 +806,7 @@ class ProposalService:
 
     def followed(self) -> list[Proposal]:
         """GitOps proposals waiting on their pull request or on the controller's rollout."""
-        return self.store.in_states(sorted(FOLLOWED))
+        return self._store.in_states(sorted(FOLLOWED))
 
     def record_review(self, proposal: Proposal, state: ChangeRequestState) -> Proposal | None:
         """The pull request of a submitted proposal was merged or closed; None if still open."""
@@ -708,9 +840,17 @@ class ProposalService:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
         return [
             p
-            for p in self.store.in_states(sorted(INTERRUPTED))
+            for p in self._store.in_states(sorted(INTERRUPTED))
             if self._locks.holder(p.namespace, p.workload) != p.id
         ]
+
+    def unreported_interrupted(self) -> list[Proposal]:
+        """Interrupted applies not yet reported to anyone (each is returned once, ever)."""
+        return [p for p in self.interrupted() if self._store.first_report(p.id)]
+
+    def report_failed(self, proposal_id: str) -> None:
+        """Nobody could be told about this interrupted apply: report it again next time."""
+        self._store.forget_report(proposal_id)
 
     def resolve(self, proposal_id: str, outcome: ProposalState, actor: str, note: str) -> Proposal:
         """An approver records how an interrupted apply ended, after checking the cluster."""
@@ -725,10 +865,13 @@ class ProposalService:
             self._access, seen.namespace, actor, "", self._groups, cluster=seen.cluster
         )
         if not decision.allowed:
-            self.store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
+            self._store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
         if self._locks.holder(seen.namespace, seen.workload) == seen.id:
-            raise Busy(f"{seen.id} is still being applied; wait for it to finish")
+            raise Busy(
+                f"{seen.id} is still being applied (its lock is held); if the bot applying it "
+                f"died, the lock lapses within {self._locks.ttl_s:g}s: resolve it after that"
+            )
         done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
         self._locks.release_for(seen.namespace, seen.workload, seen.id)
         self._applied(done)
@@ -737,18 +880,18 @@ class ProposalService:
     # -- internals ----------------------------------------------------------------------
 
     def _fresh(self, ref: CardRef, actor: str, action: str) -> Proposal:
-        found = self.store.get(ref.proposal_id)
+        found = self._store.get(ref.proposal_id)
         if found is None:
             raise NotFound(f"proposal {ref.proposal_id} no longer exists")
         proposal = self._expire_if_due(found)
         if proposal.state == S.EXPIRED:
-            self.store.deny(proposal, actor, f"{action} refused: expired", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: expired", self._clock())
             raise StaleCard(
-                f"proposal {proposal.id} expired; ask again with `/sizer size {proposal.workload}"
+                f"proposal {proposal.id} expired; ask again with `size {proposal.workload}"
                 " ...` for a fresh one"
             )
         if ref.revision != proposal.revision:
-            self.store.deny(
+            self._store.deny(
                 proposal,
                 actor,
                 f"{action} refused: card shows revision {ref.revision}",
@@ -759,15 +902,15 @@ class ProposalService:
                 f"since (now revision {proposal.revision}); use the newest card"
             )
         if proposal.state != S.PROPOSED:
-            self.store.deny(
+            self._store.deny(
                 proposal, actor, f"{action} refused: already {proposal.state}", self._clock()
             )
             raise StaleCard(
-                f"proposal {proposal.id} is already {proposal.state.replace('_', ' ')}"
-                f" (by <@{proposal.updated_by}>)"
+                f"proposal {proposal.id} is already {proposal.state.replace('_', ' ')}",
+                by=proposal.updated_by,
             )
         if ref.shown_sha256 != proposal.current.shown_sha256:
-            self.store.deny(proposal, actor, f"{action} refused: hash mismatch", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: hash mismatch", self._clock())
             raise IntegrityError(
                 "this card does not match the stored proposal (hash mismatch); nothing was done"
             )
@@ -779,7 +922,7 @@ class ProposalService:
         try:
             return self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired")
         except StaleCard:
-            again = self.store.get(proposal.id)
+            again = self._store.get(proposal.id)
             return again if again is not None else proposal
 
     def _may_change(self, proposal: Proposal, actor: str, action: str) -> None:
@@ -790,18 +933,17 @@ class ProposalService:
             self._access, proposal.namespace, actor, "", self._groups, cluster=proposal.cluster
         )
         if not decision.allowed:
-            self.store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
+            self._store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
             raise NotAuthorised(
                 f"only the requester or an approver may {action}: {decision.reason}"
             )
 
     def _refuse_moved(self, seen: Proposal, actor: str, action: str) -> None:
-        now = self.store.get(seen.id)
+        now = self._store.get(seen.id)
         if now is not None and (now.state != seen.state or now.revision != seen.revision):
-            self.store.deny(now, actor, f"{action} refused: already {now.state}", self._clock())
+            self._store.deny(now, actor, f"{action} refused: already {now.state}", self._clock())
             raise StaleCard(
-                f"proposal {seen.id} is already {now.state.replace('_', ' ')}"
-                f" (by <@{now.updated_by}>)"
+                f"proposal {seen.id} is already {now.state.replace('_', ' ')}", by=now.updated_by
             )
 
     def _move(
@@ -819,16 +961,21 @@ class ProposalService:
         }
         if result is not None:
             update["result"] = result
-        return self._store(seen, seen.model_copy(update=update), reason)
+        return self._save(seen, seen.model_copy(update=update), reason)
 
-    def _store(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
+    def _save(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
         try:
-            return self.store.transition(seen, new, reason)
+            return self._store.transition(seen, new, reason)
         except TransitionConflict as conflict:
             raise StaleCard(
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
                 f"revision {conflict.revision}); nothing was done"
             ) from None
+
+
+def _round_mebibytes(value: float) -> int:
+    mib = 1 << 20
+    return int(-(-value // mib) * mib)
 
 
 def _submitted(result: ApplyResult) -> str:

@@ -92,6 +92,27 @@ class SlackSettings(_Group):
         validation_alias="SIZER_SLACK_MAX_RETRIES",
         description="retries of a Slack API call answered 429 (after Retry-After)",
     )
+    delivery_attempts: int = Field(
+        4,
+        ge=1,
+        le=20,
+        validation_alias="SIZER_SLACK_DELIVERY_ATTEMPTS",
+        description="tries to post a new card (each with 429 retries) before telling the requester",
+    )
+    delivery_backoff_s: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        validation_alias="SIZER_SLACK_DELIVERY_BACKOFF_S",
+        description="first wait between card tries; doubles after each",
+    )
+    progress_interval_s: float = Field(
+        1.0,
+        ge=1.0,
+        le=60,
+        validation_alias="SIZER_PROGRESS_INTERVAL_S",
+        description="least time between two edits of one progress message (Slack allows ~1/s)",
+    )
 
     @property
     def base_url(self) -> str:
@@ -110,6 +131,11 @@ class RedisSettings(_Group):
         max_length=64,
         validation_alias="SIZER_REDIS_PREFIX",
         description="prefix of every key Sizer writes",
+    )
+    require_persistence: bool = Field(
+        False,
+        validation_alias="SIZER_REDIS_REQUIRE_PERSISTENCE",
+        description="refuse to start when Redis has neither AOF nor RDB snapshots (else warn)",
     )
 
 
@@ -506,9 +532,11 @@ class ExecutorSettings(_Group):
         description="container restarts during a rollout before it is rolled back",
     )
     rollback_delete_first: bool = Field(
-        False,
-        validation_alias="SIZER_ROLLBACK_DELETE_FIRST",
-        description="on a failed first rollout, delete what was created instead of leaving it",
+        True,
+        validation_alias=AliasChoices(
+            "SIZER_ROLLBACK_DELETE_CREATED", "SIZER_ROLLBACK_DELETE_FIRST"
+        ),
+        description="on a failed rollout, delete the objects this apply created (false: keep)",
     )
 
 
@@ -541,6 +569,27 @@ class RuntimeSettings(_Group):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", validation_alias="SIZER_LOG_LEVEL", description="log level"
+    )
+    sweep_interval_s: float = Field(
+        30.0,
+        ge=0.1,
+        le=3_600,
+        validation_alias="SIZER_SWEEP_INTERVAL_S",
+        description="how often expiries, interrupted applies and unanswered requests are checked",
+    )
+    work_lease_s: float = Field(
+        60.0,
+        ge=1,
+        le=3_600,
+        validation_alias="SIZER_WORK_LEASE_S",
+        description="an accepted request not renewed for this long is resumed by another process",
+    )
+    work_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        validation_alias="SIZER_WORK_ATTEMPTS",
+        description="tries to answer an accepted request before telling the person it failed",
     )
 
 

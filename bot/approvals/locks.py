@@ -6,15 +6,27 @@ lock keeps two approved proposals for one workload from being applied at the sam
 value names the proposal holding it so an interrupted apply can be resolved and its lock freed.
 The lock lives only a short TTL and is renewed while the apply runs, so a lock that is held
 means an apply is alive somewhere, and one that lapsed means its bot died.
+
+A held lock is also a lease the apply checks before every step (:meth:`ApplyLock.check`). The
+holder keeps its own deadline — the last renewal Redis confirmed plus the TTL, measured from
+before the call — so when Redis stalls or a renewal is refused the apply stops by itself,
+without asking Redis, before the lock can have lapsed and another apply started (fail closed).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from types import TracebackType
 
-from redis import Redis
+from redis import Redis, RedisError
+
+from bot.executors.base import LeaseLost
+
+log = logging.getLogger(__name__)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -49,25 +61,72 @@ class EventDeduper:
 
 
 class ApplyLock:
-    """A held lock; release it with ``with`` or :meth:`release`."""
+    """A held lock and the lease it grants; release it with ``with`` or :meth:`release`."""
 
-    def __init__(self, locks: WorkloadLocks, key: str, value: str) -> None:
+    def __init__(
+        self,
+        locks: WorkloadLocks,
+        key: str,
+        value: str,
+        valid_until: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._locks = locks
         self.key = key
         self.value = value
+        self._clock = clock
+        self._valid_until = valid_until
+        self._lost: str | None = None
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
+
+    @property
+    def proposal_id(self) -> str:
+        return self.value.split(" ", 1)[0]
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` unless the lock is certainly still ours."""
+        self._check_local()
+        try:
+            still = self._locks.value_of(self.key) == self.value
+        except RedisError as exc:
+            raise LeaseLost(f"cannot confirm the apply lock: Redis: {exc}") from None
+        if not still:
+            self._lost = self._lost or "the apply lock was taken over or lapsed"
+        self._check_local()
+
+    def _check_local(self) -> None:
+        if self._lost is not None:
+            raise LeaseLost(self._lost)
+        if self._clock() >= self._valid_until:
+            raise LeaseLost(
+                f"the apply lock could not be renewed within its {self._locks.ttl_s:g}s TTL "
+                "(Redis did not answer)"
+            )
 
     def release(self) -> bool:
         self._stop.set()
         if self._renewer is not None:
             self._renewer.join()
-        return self._locks.release(self)
+        try:
+            return self._locks.release(self)
+        except RedisError as exc:  # it lapses by itself within its TTL
+            log.warning("could not release %s: %s", self.key, exc)
+            return False
 
     def _renew_until_released(self) -> None:
         while not self._stop.wait(self._locks.ttl_s / 3):
-            if not self._locks.renew(self):
+            started = self._clock()
+            try:
+                renewed = self._locks.renew(self)
+            except RedisError as exc:
+                log.warning("renewing %s failed: %s", self.key, exc)
+                continue  # the local deadline runs out if Redis stays away
+            if not renewed:
+                self._lost = "the apply lock lapsed before it could be renewed"
+                log.error("lost %s: %s", self.key, self._lost)
                 return
+            self._valid_until = started + self._locks.ttl_s
 
     def __enter__(self) -> ApplyLock:
         self._renewer = threading.Thread(
@@ -98,9 +157,16 @@ class WorkloadLocks:
         """The lock, or None if another apply of this workload holds it."""
         key = self._key(namespace, workload)
         value = f"{proposal_id} {secrets.token_hex(8)}"
+        started = time.monotonic()
         if self._redis.set(key, value, nx=True, px=int(self.ttl_s * 1000)):
-            return ApplyLock(self, key, value)
+            return ApplyLock(self, key, value, started + self.ttl_s)
         return None
+
+    def value_of(self, key: str) -> str | None:
+        value = self._redis.get(key)
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     def release(self, lock: ApplyLock) -> bool:
         return bool(self._release(keys=[lock.key], args=[lock.value]))

@@ -10,7 +10,8 @@ Keys (all under the configured prefix)::
     proposal:{id}        hash: state, revision, body (JSON), message_ts
     state:{state}        set of proposal ids
     expiry               zset: proposed ids by expiry time
-    workload:{ns}/{name} hash: latest, applied (proposal ids)
+    workload:{ns}/{name} hash: latest, applied (proposal ids), applied_since (its apply start)
+    reported:{id}        an interrupted apply was reported (once)
     names:{name}         set of namespaces that have a workload of that name
     user:{id}            zset: a requester's proposals by creation time
     editing:{id}:{rev}   who is saving the revision after {rev} (expires on its own)
@@ -49,9 +50,14 @@ redis.call('HSET', KEYS[1], 'state', ARGV[3], 'revision', ARGV[4], 'body', ARGV[
 redis.call('SREM', KEYS[3], ARGV[6])
 redis.call('SADD', KEYS[4], ARGV[6])
 if ARGV[3] ~= 'proposed' then redis.call('ZREM', KEYS[5], ARGV[6]) end
-if ARGV[3] == 'applied' then redis.call('HSET', KEYS[6], 'applied', ARGV[6]) end
+if ARGV[3] == 'applied' then
+  local since = tonumber(redis.call('HGET', KEYS[6], 'applied_since') or '-1')
+  if tonumber(ARGV[7]) > since then
+    redis.call('HSET', KEYS[6], 'applied', ARGV[6], 'applied_since', ARGV[7])
+  end
+end
 local fields = {}
-for i = 7, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
 local entry = redis.call('XADD', KEYS[2], '*', unpack(fields))
 return {'ok', ARGV[3], entry}
 """
@@ -141,6 +147,9 @@ class ProposalStore:
             str(new.revision),
             _body(new),
             seen.id,
+            # When this apply started: the workload points at the newest apply, so resolving
+            # an old interrupted one later never makes it the workload's applied proposal.
+            repr(seen.updated_at),
             *entry.fields(),
         ]
         status, state, revision = _strs(self._transition(keys=keys, args=args))
@@ -157,6 +166,14 @@ class ProposalStore:
             update={"event": "denied", "actor": actor, "at": now_iso(at)}
         )
         self.audit.append(entry)
+
+    def first_report(self, proposal_id: str, ttl_s: int = 30 * 86_400) -> bool:
+        """True the first time an interrupted apply of ``proposal_id`` is to be reported."""
+        return bool(self._redis.set(self._k("reported", proposal_id), "1", nx=True, ex=ttl_s))
+
+    def forget_report(self, proposal_id: str) -> None:
+        """The report could not be delivered: let the next sweep try again."""
+        self._redis.delete(self._k("reported", proposal_id))
 
     def claim_edit(self, proposal_id: str, revision: int, actor: str, ttl_s: float) -> str:
         """Reserve the next revision of a proposal for ``actor``'s edit; returns the holder.

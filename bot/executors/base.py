@@ -18,6 +18,18 @@ from tools.sizing.models import Reason
 Progress = Callable[[str], None]
 
 
+class LeaseLost(Exception):
+    """The apply no longer holds its workload's lock: it must stop before its next step."""
+
+
+class Lease(Protocol):
+    """The right to keep applying one workload; checked before every step that acts."""
+
+    def check(self) -> None:
+        """Raise :class:`LeaseLost` unless the lock is still certainly held."""
+        ...
+
+
 class PrepareRequest(BaseModel):
     """What the executors need to render and plan a proposal (per-pod sizes, per workload)."""
 
@@ -155,4 +167,6 @@ class ApplyResult(BaseModel):
 class Executor(Protocol):
     def prepare(self, request: PrepareRequest) -> PreparedChange: ...
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult: ...
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult: ...

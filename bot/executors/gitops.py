@@ -31,6 +31,8 @@ from bot.executors.base import (
     ChangeRequest,
     ChangeRequestState,
     GitBase,
+    Lease,
+    LeaseLost,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -187,10 +189,17 @@ class GitOpsExecutor:
 
     # approval time
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult:
         run = _Steps(progress)
         try:
             base = run.step("render", lambda: self._check(request))
+            if lease is not None:
+                try:
+                    lease.check()  # before the push, the step that acts
+                except LeaseLost as exc:
+                    raise StepFailed("push", f"stopped before the push: {exc}") from None
             with self.repo.lock():
                 outcome = self._push(request, base, run)
             if isinstance(outcome, ApplyResult):

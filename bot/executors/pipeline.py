@@ -17,6 +17,10 @@ render (Ansible) → validate (official schemas) → pre-flight (quota, nodes) �
 Every step lands in ``ApplyResult.steps`` and on ``progress``; the failing one names itself in
 ``failed_step`` with ``error``. Terraform changes are not undone by a later failure: the error
 says they stay, so nothing half-applied goes unreported.
+
+The workload lock's lease is checked before every step, before each object is applied and on
+every turn of the rollout watch. A lost lease stops the apply where it is, without a rollback
+(another apply may own the workload by then), and the error says what was left in place.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     ApplyStep,
+    Lease,
+    LeaseLost,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -138,8 +144,10 @@ class PipelineExecutor:
 
     # approval time
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:
-        run = _Run(progress)
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult:
+        run = _Run(progress, lease)
         change = request.change
         try:
             run.step("render", lambda: self._check_render(request, progress))
@@ -153,12 +161,14 @@ class PipelineExecutor:
             workload = next((d for d in docs if d.get("kind") in _WORKLOAD_KINDS), None)
             if workload is not None:
                 try:
-                    run.step("rollout", lambda: self._rollout(request, workload, progress))
+                    run.step("rollout", lambda: self._rollout(request, workload, run))
                 except StepFailed:
                     run.rolled_back = self._rollback(run.snapshots, progress, run)
                     raise
         except StepFailed as exc:
             return run.failed(exc)
+        except LeaseLost as exc:
+            return run.lease_lost(exc)
         return run.result(ok=True)
 
     def _check_render(self, request: ApplyRequest, progress: Progress) -> str:
@@ -205,6 +215,7 @@ class PipelineExecutor:
         run.snapshots = snapshots
         run.previous = [sanitize_live(live) for _, live in snapshots if live is not None]
         for index, (doc, _) in enumerate(snapshots):
+            run.check_lease()
             try:
                 self._kube_call("apply", functools.partial(self.kube.apply, doc, dry_run=False))
             except StepFailed as exc:
@@ -219,7 +230,7 @@ class PipelineExecutor:
             progress(f"apply: {object_ref(doc)} applied")
         return f"{len(snapshots)} objects applied (server-side, manager {self.kube.field_manager})"
 
-    def _rollout(self, request: ApplyRequest, workload: dict[str, Any], progress: Progress) -> str:
+    def _rollout(self, request: ApplyRequest, workload: dict[str, Any], run: _Run) -> str:
         return str(
             self._kube_call(
                 "rollout",
@@ -230,7 +241,8 @@ class PipelineExecutor:
                     revision=request.revision,
                     timeout_s=self.settings.rollout_timeout_s,
                     max_restarts=self.settings.rollout_max_restarts,
-                    progress=progress,
+                    progress=run.progress,
+                    lease=run.lease,
                 ),
             )
         )
@@ -266,8 +278,10 @@ class PipelineExecutor:
 class _Run:
     """Collects the steps of one apply and turns them into the ApplyResult."""
 
-    def __init__(self, progress: Progress) -> None:
+    def __init__(self, progress: Progress, lease: Lease | None = None) -> None:
         self.progress = progress
+        self.lease = lease
+        self.current = ""
         self.steps: list[ApplyStep] = []
         self.previous: list[dict[str, Any]] = []
         self.snapshots: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
@@ -277,11 +291,20 @@ class _Run:
         self.steps.append(ApplyStep(name=name, ok=ok, detail=detail))
         self.progress(f"{name}: {'ok' if ok else 'FAILED'} — {detail}")
 
+    def check_lease(self) -> None:
+        if self.lease is not None:
+            self.lease.check()
+
     def step(self, name: str, call: Callable[[], Any]) -> Any:
+        self.current = name
+        self.check_lease()
         self.progress(f"{name}: started")
         try:
             with timed_step(name):
                 value = call()
+        except LeaseLost as exc:
+            self.record(name, ok=False, detail=f"stopped: {exc}")
+            raise
         except StepFailed as exc:
             self.record(name, ok=False, detail=exc.message)
             raise
@@ -302,6 +325,18 @@ class _Run:
         if applied_terraform and exc.step != "terraform":
             error += " (the Terraform changes already applied stay in place)"
         return self.result(ok=False, failed_step=exc.step, error=error)
+
+    def lease_lost(self, exc: LeaseLost) -> ApplyResult:
+        """Stopped where it was: say exactly what had already changed, and that it stays."""
+        acted = [s.name for s in self.steps if s.ok and s.name in ("terraform", "apply")]
+        if "apply" in acted or self.current in ("apply", "rollout"):
+            left = "the Kubernetes objects applied so far stay in place, not rolled back"
+        elif acted:
+            left = "the Terraform changes already applied stay in place"
+        else:
+            left = "nothing had been changed yet"
+        error = f"stopped before {self.current}: {exc}; {left}"
+        return self.result(ok=False, failed_step=self.current, error=error)
 
     def result(
         self, *, ok: bool, failed_step: str | None = None, error: str | None = None

@@ -4,7 +4,8 @@ Readiness follows ``kubectl rollout status`` (the controller has seen the new ge
 every replica is updated and available). Failure is read from the new revision's pods, found
 by the proposal annotations the templates put on them: an OOMKilled container, a waiting
 reason that will not clear by itself (CrashLoopBackOff, image pull errors), or more restarts
-than allowed. Pod events come from a watch, so a failure is seen as soon as it happens.
+than allowed. Pod events come from a watch, so a failure is seen as soon as it happens. The
+apply's lease is checked on every look at the workload, so a watch never outlives its lock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.executors.base import Progress
+from bot.executors.base import Lease, Progress
 from bot.executors.errors import StepFailed
 from bot.executors.kubernetes import KubeApi
 from bot.executors.validate import object_ref
@@ -90,6 +91,7 @@ def watch_rollout(
     timeout_s: float,
     max_restarts: int,
     progress: Progress,
+    lease: Lease | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Block until ready (returns the status line) or raise StepFailed('rollout', why)."""
@@ -108,6 +110,8 @@ def watch_rollout(
 
     def report() -> tuple[bool, str]:
         nonlocal last_line
+        if lease is not None:
+            lease.check()
         ready, line = check()
         if line != last_line:
             progress(f"rollout: {ref} {line}")

@@ -13,6 +13,7 @@ from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     Executor,
+    Lease,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -43,5 +44,7 @@ class ClusterRouter:
     def prepare(self, request: PrepareRequest) -> PreparedChange:
         return self.for_cluster(request.cluster).prepare(request)
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:
-        return self.for_cluster(request.cluster).apply(request, progress)
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult:
+        return self.for_cluster(request.cluster).apply(request, progress, lease)

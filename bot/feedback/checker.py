@@ -99,7 +99,7 @@ class Checker:
 
     def run(self, spec: CheckSpec, *, final_attempt: bool) -> str:
         """One check; returns what it did (for the job's result and the logs)."""
-        proposal = self._service.store.get(spec.proposal_id)
+        proposal = self._service.find(spec.proposal_id)
         if proposal is None:
             return "skipped: the proposal is gone"
         running = self._applied_revision(spec.proposal_id)

@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.approvals.locks import EventDeduper
 from bot.service import ProposalService
 from bot.settings import SlackSettings
+from bot.slack.inbox import Inbox
 from bot.slack.instrumented import CountingRateLimitHandler, InstrumentedWebClient
 from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
@@ -78,10 +79,13 @@ class Parts:
     pool: WorkerPool
     deduper: EventDeduper
     responder: Responder | None = None
+    inbox: Inbox | None = None
+    outbox: Outbox | None = None
+    work_attempts: int = 3
 
 
-def build_app(parts: Parts, *, http: bool) -> App:
-    """A Bolt app; ``http`` turns on request signature verification (Socket Mode needs none)."""
+def build_app(parts: Parts, *, http: bool) -> tuple[App, Listeners]:
+    """A Bolt app and its listeners; ``http`` turns on request signature verification."""
     settings = parts.settings
     secret = settings.signing_secret.get_secret_value() if settings.signing_secret else ""
     app = App(
@@ -94,12 +98,15 @@ def build_app(parts: Parts, *, http: bool) -> App:
         name="sizer",
     )
     grammar = GrammarResponder(parts.service)
-    Listeners(
+    listeners = Listeners(
         service=parts.service,
         responder=parts.responder or grammar,
         grammar=grammar,
         pool=parts.pool,
         deduper=parts.deduper,
-        outbox=Outbox(parts.client, parts.service),
-    ).register(app)
-    return app
+        outbox=parts.outbox or Outbox(parts.client, parts.service, inbox=parts.inbox),
+        inbox=parts.inbox,
+        work_attempts=parts.work_attempts,
+    )
+    listeners.register(app)
+    return app, listeners

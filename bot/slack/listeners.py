@@ -20,18 +20,21 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.approvals.locks import EventDeduper
-from bot.approvals.models import CardRef, Proposal
+from bot.approvals.models import CardRef, Proposal, ProposalState
 from bot.observability.metrics import APPROVALS, COMMANDS, EVENTS
 from bot.service import EDIT_FIELDS, EditConflict, EditInvalid, ProposalService, ServiceError
-from bot.slack import blocks
+from bot.slack import blocks, wording
 from bot.slack.commands import HELP, CommandError, HelpCommand, SizeCommand, parse
-from bot.slack.outbox import Outbox
-from bot.slack.responder import GrammarResponder, Responder
+from bot.slack.inbox import Inbox, Work
+from bot.slack.outbox import DeliveryFailed, Outbox
+from bot.slack.responder import GrammarResponder, Reply, Responder
 from bot.slack.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
 BUSY = "I'm busy with other requests right now; please try again in a minute."
+WORKING = ":hourglass_flowing_sand: Working on it…"
+S = ProposalState
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class Listeners:
     pool: WorkerPool
     deduper: EventDeduper
     outbox: Outbox
+    inbox: Inbox | None = None
+    work_attempts: int = 3
 
     def register(self, app: App) -> None:
         app.middleware(self.dedupe)
@@ -52,6 +57,7 @@ class Listeners:
         app.action(blocks.APPROVE)(self.on_approve)
         app.action(blocks.REJECT)(self.on_reject)
         app.action(blocks.EDIT)(self.on_edit)
+        app.action(wording.RETRY)(self.on_retry)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
         app.action(blocks.FIT)(self.on_fit)
         app.action(blocks.VIEW_MANIFEST)(self.on_view_manifest)
@@ -60,35 +66,80 @@ class Listeners:
     # -- plumbing -----------------------------------------------------------------------
 
     def dedupe(self, body: Body, next: Callable[[], BoltResponse]) -> BoltResponse | None:
-        """Drop Events API redeliveries (same ``event_id``) on every replica."""
+        """Drop Events API redeliveries (same ``event_id``) on every replica.
+
+        A request Sizer will answer is recorded in the inbox in the same step, before the
+        acknowledgement goes back, so a crash after the ack cannot lose it.
+        """
         EVENTS.labels(_kind(body)).inc()
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not self.deduper.first(event_id):
+        if not isinstance(event_id, str):
+            return next()
+        event = body.get("event") or {}
+        if self.inbox is not None and _answered(event):
+            first = self.inbox.accept(event_id, "event", event)
+            if first:
+                self.inbox.hold(event_id)
+        else:
+            first = self.deduper.first(event_id)
+        if not first:
             log.info("dropping redelivered event %s", event_id)
             return BoltResponse(status=200, body="")
         return next()
 
     def _later(
-        self, job: Callable[[], None], channel: str, user: str, thread_ts: str | None
+        self,
+        job: Callable[[], None],
+        channel: str,
+        user: str,
+        thread_ts: str | None,
+        *,
+        work_id: str | None = None,
+        about: Callable[[], Proposal | None] = lambda: None,
     ) -> None:
+        """Run ``job`` on the pool; tell the person what happened if it fails.
+
+        After an unexpected error the message says only what the store says (``about``).
+        The inbox entry is finished unless delivery failed (the sweep then tries again).
+        """
+
         def guarded() -> None:
+            finished = True
             try:
                 job()
-            except ServiceError as exc:
-                self.outbox.tell(channel, user, str(exc), thread_ts)
-            except Exception:
-                ref = secrets.token_hex(3)
-                log.exception("job failed (ref %s)", ref)
+            except DeliveryFailed as exc:
+                finished = False
                 self.outbox.tell(
                     channel,
                     user,
-                    f"Something went wrong on my side (ref {ref}); nothing "
-                    "was applied. The team can find the details in the bot's log.",
+                    f":warning: I could not post my reply here (Slack: {exc}); I will try "
+                    "again in a minute and tell you if I cannot.",
                     thread_ts,
                 )
+            except ServiceError as exc:
+                self.outbox.tell(channel, user, wording.refusal(exc), thread_ts)
+            except Exception:
+                ref = secrets.token_hex(3)
+                log.exception("job failed (ref %s)", ref)
+                try:
+                    current = about()
+                except Exception:
+                    current = None
+                self.outbox.tell(channel, user, wording.crash_text(ref, current), thread_ts)
+            finally:
+                if work_id is not None and self.inbox is not None:
+                    try:
+                        if finished:
+                            self.inbox.done(work_id)
+                        else:
+                            self.inbox.release(work_id)
+                    except Exception:
+                        log.exception("inbox entry %s not updated", work_id)
 
         if self.pool.submit(guarded) is None:
             self.outbox.tell(channel, user, BUSY, thread_ts)
+            if work_id is not None and self.inbox is not None:
+                self.inbox.done(work_id)
 
     # -- conversations ------------------------------------------------------------------
 
@@ -104,9 +155,19 @@ class Listeners:
         if isinstance(parsed, HelpCommand):
             ack(response_type="ephemeral", text=HELP)
             return
+        work_id = "cmd-" + str(command.get("trigger_id") or secrets.token_hex(8))
+        if self.inbox is not None:
+            if not self.inbox.accept(work_id, "command", dict(command)):
+                ack()
+                return
+            self.inbox.hold(work_id)
         ack()
-        user, channel = str(command["user_id"]), str(command["channel_id"])
+        self._command(command, work_id)
 
+    def _command(self, command: Body, work_id: str | None) -> None:
+        text = str(command.get("text", ""))
+        parsed = parse(text)
+        user, channel = str(command["user_id"]), str(command["channel_id"])
         asked = f"<@{user}> asked: `/sizer {blocks.clip(text, 500)}`"
         roots: list[str] = []
 
@@ -123,37 +184,86 @@ class Listeners:
             reply = self.grammar.execute(parsed, user, channel, thread, progress)
             progress.finish()
             thread_ts = None if reply.ephemeral and not roots else root()
-            self.outbox.deliver(reply, channel=channel, user=user, thread_ts=thread_ts)
+            self.outbox.deliver(
+                reply, channel=channel, user=user, thread_ts=thread_ts, work_id=work_id
+            )
 
-        self._later(job, channel, user, None)
+        self._later(job, channel, user, None, work_id=work_id)
 
-    def _converse(self, event: Body) -> None:
+    def _converse(self, event: Body, work_id: str | None) -> None:
         user, channel = str(event["user"]), str(event["channel"])
         thread_ts = str(event.get("thread_ts") or event["ts"])
         text = str(event.get("text", ""))
+        progress = self.outbox.progress(channel, thread_ts)
+        progress.start(WORKING)  # within a second of the mention, before any work
 
         def job() -> None:
-            progress = self.outbox.progress(channel, thread_ts)
             reply = self.responder.respond(text, user, channel, thread_ts, progress)
             progress.finish()
-            self.outbox.deliver(reply, channel=channel, user=user, thread_ts=thread_ts)
+            self.outbox.deliver(
+                reply, channel=channel, user=user, thread_ts=thread_ts, work_id=work_id
+            )
 
-        self._later(job, channel, user, thread_ts)
+        self._later(job, channel, user, thread_ts, work_id=work_id)
 
-    def on_mention(self, event: Body) -> None:
-        self._converse(event)
+    def on_mention(self, event: Body, body: Body) -> None:
+        self._converse(event, _event_id(body))
 
-    def on_message(self, event: Body) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+    def on_message(self, event: Body, body: Body) -> None:
+        if not _answered(event) or event.get("type") == "app_mention":
             return
-        self._converse(event)
+        self._converse(event, _event_id(body))
+
+    # -- resuming ----------------------------------------------------------------------
+
+    def resume(self, work: Work) -> None:
+        """Finish a request a previous process accepted but never answered."""
+        assert self.inbox is not None
+        payload = work.payload
+        if work.kind == "command":
+            user, channel = str(payload["user_id"]), str(payload["channel_id"])
+            thread_ts = None
+        else:
+            user, channel = str(payload["user"]), str(payload["channel"])
+            thread_ts = str(payload.get("thread_ts") or payload["ts"])
+        if "card_ts" in work.notes:
+            self.inbox.done(work.id)
+            return
+        if work.attempts > self.work_attempts:
+            self.outbox.tell(
+                channel,
+                user,
+                ":warning: I could not finish your request "
+                f"“{blocks.clip(str(payload.get('text', '')), 200)}” after "
+                f"{work.attempts - 1} tries (I was restarted or Slack refused my reply). "
+                "Please ask again.",
+                thread_ts,
+            )
+            self.inbox.done(work.id)
+            return
+        self.inbox.hold(work.id)
+        made = self.service.find(work.notes["proposal"]) if "proposal" in work.notes else None
+        if made is not None:
+            card_channel = work.notes.get("channel", channel)
+            reply = Reply(
+                text=blocks.card_text(made), blocks=blocks.proposal_card(made), new_card=made
+            )
+
+            def repost() -> None:
+                self.outbox.post_card(made, reply, card_channel, made.thread_ts, work.id)
+
+            self._later(repost, channel, user, thread_ts, work_id=work.id)
+        elif work.kind == "command":
+            self._command(payload, work.id)
+        else:
+            self._converse(payload, work.id)
 
     def on_home(self, event: Body, client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = str(event["user"])
         pending = self.service.pending_for(user)
-        mine = self.service.store.recent_for(user)
+        mine = self.service.recent_for(user)
         links = _permalinks(client, [*pending, *mine])
         view = blocks.home_view(
             user, pending, mine, links=links, zone=_zone(client, user), now=time.time()
@@ -167,22 +277,49 @@ class Listeners:
         ref, user, channel, thread_ts = _click(body)
         service, outbox = self.service, self.outbox
         located = _locator(body)
+        progress = outbox.progress(channel, thread_ts)
+
+        def started(applying: Proposal) -> None:
+            # Only once the approval is recorded: a refused click is told privately.
+            progress.start(f":gear: <@{user}> approved revision {applying.revision}; applying…")
+            outbox.update_card(located(applying))
 
         def job() -> None:
-            progress = outbox.progress(channel, thread_ts)
             try:
-                done = service.approve(
-                    ref, user, progress, observe=lambda p: outbox.update_card(located(p))
-                )
+                done = service.approve(ref, user, progress, observe=started)
             except ServiceError as exc:
                 APPROVALS.labels("refused", type(exc).__name__).inc()
+                progress.finish(wording.refusal(exc))  # only if the apply had started
                 self._refresh(ref, located)
+                raise
+            except Exception:
+                current = service.find(ref.proposal_id)
+                progress.finish(
+                    wording.outcome_text(current) if current else ":warning: Outcome unknown."
+                )
                 raise
             APPROVALS.labels("approved", "").inc()
             done = located(done)
-            progress.finish("Apply finished.")
+            progress.finish(wording.outcome_text(done))
             outbox.update_card(done)
-            outbox.post(channel, blocks.state_line(done), thread_ts)
+            offer = wording.next_step(done)
+            if offer is not None:
+                outbox.say(channel, offer[0], thread_ts, offer[1])
+
+        self._later(job, channel, user, thread_ts, about=lambda: service.find(ref.proposal_id))
+
+    def on_retry(self, ack: Ack, body: Body) -> None:
+        """ "Raise memory and retry": a new proposal, posted as a card in the same thread."""
+        ack()
+        proposal_id = str(body["actions"][0]["value"])
+        user, channel, thread_ts = _click_place(body)
+
+        def job() -> None:
+            made = self.service.retry_with_more_memory(proposal_id, user)
+            reply = Reply(
+                text=blocks.card_text(made), blocks=blocks.proposal_card(made), new_card=made
+            )
+            self.outbox.post_card(made, reply, channel, made.thread_ts or thread_ts, None)
 
         self._later(job, channel, user, thread_ts)
 
@@ -207,7 +344,7 @@ class Listeners:
         try:  # the trigger_id is valid for 3 s, so the form opens here, not on the pool
             proposal = self.service.editable(ref, user)
         except ServiceError as exc:
-            self.outbox.tell(channel, user, str(exc), thread_ts)
+            self.outbox.tell(channel, user, wording.refusal(exc), thread_ts)
             return
         bound = self.service.policy_for(proposal.namespace).max_replicas
         client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(proposal, bound))
@@ -240,7 +377,7 @@ class Listeners:
     def _view(self, body: Body, client: WebClient, kind: str) -> None:
         """Open the manifest or plan of the revision the clicked card showed (read-only)."""
         ref, user, channel, thread_ts = _click(body)
-        proposal = self.service.store.get(ref.proposal_id)
+        proposal = self.service.find(ref.proposal_id)
         if proposal is None:
             gone = f"proposal {ref.proposal_id} no longer exists"
             self.outbox.tell(channel, user, gone, thread_ts)
@@ -278,25 +415,43 @@ class Listeners:
             ack(response_action="errors", errors={"replicas": blocks.clip(str(exc), 150)})
             return
         ack()
-        proposal = self.service.store.get(ref.proposal_id)
+        proposal = self.service.find(ref.proposal_id)
         channel = (proposal.channel if proposal else None) or user
         thread_ts = proposal.thread_ts if proposal else None
 
         def job() -> None:
             done = self.service.edit(ref, user, values)
             self.outbox.update_card(done)
-            self.outbox.post(channel, f"Revision {done.revision}: {done.current.note}", thread_ts)
+            self.outbox.say(channel, wording.edited_text(done), thread_ts)
 
         self._later(job, channel, user, thread_ts)
 
     def _refresh(self, ref: CardRef, located: Callable[[Proposal], Proposal]) -> None:
         """After a refused click, make the card show the real state again."""
-        current: Proposal | None = self.service.store.get(ref.proposal_id)
+        try:
+            current = self.service.find(ref.proposal_id)
+        except Exception:
+            log.exception("could not read %s to refresh its card", ref.proposal_id)
+            return
         if current is not None:
-            try:
-                self.outbox.update_card(located(current))
-            except Exception:
-                log.exception("could not refresh card %s", ref.proposal_id)
+            self.outbox.update_card(located(current))
+
+
+def _answered(event: Body) -> bool:
+    """Events Sizer replies to: mentions and direct messages from people."""
+    if event.get("type") == "app_mention":
+        return True
+    return (
+        event.get("type") == "message"
+        and event.get("channel_type") == "im"
+        and not event.get("subtype")
+        and not event.get("bot_id")
+    )
+
+
+def _event_id(body: Body) -> str | None:
+    event_id = body.get("event_id")
+    return event_id if isinstance(event_id, str) else None
 
 
 def _kind(body: Body) -> str:
@@ -349,14 +504,18 @@ def _permalinks(client: WebClient, proposals: list[Proposal]) -> dict[str, str]:
     return links
 
 
-def _click(body: Body) -> tuple[CardRef, str, str, str | None]:
-    action = body["actions"][0]
-    ref = CardRef.decode(str(action["value"]))
+def _click_place(body: Body) -> tuple[str, str, str | None]:
+    """Who clicked, in which channel and thread."""
     user = str(body["user"]["id"])
     channel = str(body.get("channel", {}).get("id") or body["container"]["channel_id"])
     message = body.get("message", {})
     thread_ts = message.get("thread_ts") or message.get("ts")
-    return ref, user, channel, str(thread_ts) if thread_ts else None
+    return user, channel, str(thread_ts) if thread_ts else None
+
+
+def _click(body: Body) -> tuple[CardRef, str, str, str | None]:
+    ref = CardRef.decode(str(body["actions"][0]["value"]))
+    return (ref, *_click_place(body))
 
 
 def _locator(body: Body) -> Callable[[Proposal], Proposal]:

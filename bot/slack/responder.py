@@ -14,7 +14,7 @@ from typing import Protocol
 from bot.approvals.models import Proposal
 from bot.executors.base import Progress
 from bot.service import ProposalService, ServiceError
-from bot.slack import blocks
+from bot.slack import blocks, wording
 from bot.slack.charts import usage_chart
 from bot.slack.commands import (
     HELP,
@@ -72,7 +72,7 @@ class GrammarResponder:
         try:
             return self._execute(command, user, channel, thread_ts, progress)
         except ServiceError as exc:
-            return Reply(text=str(exc), ephemeral=True)
+            return Reply(text=wording.refusal(exc), ephemeral=True)
 
     def _execute(
         self, command: Command, user: str, channel: str, thread_ts: str, progress: Progress
@@ -106,7 +106,7 @@ class GrammarResponder:
             )
         if isinstance(command, StatusCommand):
             proposal = service.get(command.proposal_id)
-            trail = list(service.store.audit.entries(proposal=proposal.id))
+            trail = service.trail(proposal.id)
             return Reply(
                 text=blocks.card_text(proposal), blocks=blocks.status_blocks(proposal, trail)
             )

@@ -6,8 +6,11 @@ The executor is built last, after Slack and Redis answered, so a bad token is re
 before any cluster or Terraform set-up is attempted.
 
 A missing or wrong credential stops start-up with :class:`StartupError`, whose one-line message
-names the variable to fix. Proposals left ``approved``/``applying`` by a previous process are
-reported in their threads at start, and an approver resolves them with ``/sizer resolve``.
+names the variable to fix; Redis without persistence is warned about loudly (or refused with
+``SIZER_REDIS_REQUIRE_PERSISTENCE``). At start and then every ``SIZER_SWEEP_INTERVAL_S`` the
+sweep expires old proposals, reports each apply a dead process left ``approved``/``applying``
+(once its lock lapsed; an approver resolves it with ``/sizer resolve``), and resumes requests
+that were acknowledged to Slack but never answered.
 """
 
 from __future__ import annotations
@@ -28,25 +31,37 @@ from slack_sdk.errors import SlackApiError
 from bot.approvals.access import GroupDirectory
 from bot.approvals.locks import EventDeduper
 from bot.approvals.models import Proposal
+from bot.approvals.persistence import check_persistence
 from bot.executors.base import Executor
 from bot.follow import PullRequestFollower
 from bot.observability.metrics import PROPOSAL_STATES, SCHEDULED_CHECKS
 from bot.observability.probes import Probes, ProbeServer
 from bot.observability.readiness import Readiness
 from bot.service import LiveUsage, ProposalService
-from bot.settings import Settings, SlackSettings
+from bot.settings import RedisSettings, Settings, SlackSettings
 from bot.slack import blocks
 from bot.slack.app import Parts, SlackGroups, build_app, web_client
 from bot.slack.http import SlackHTTPServer
+from bot.slack.inbox import Inbox
+from bot.slack.listeners import Listeners
 from bot.slack.outbox import Outbox
 from bot.slack.responder import Responder
 from bot.slack.workers import WorkerPool
 from bot.wiring import Components, StartupError
 
-__all__ = ["Runtime", "StartupError", "check_settings", "check_slack"]
+__all__ = ["Runtime", "StartupError", "check_redis", "check_settings", "check_slack"]
 
 log = logging.getLogger(__name__)
-SWEEP_INTERVAL_S = 60.0
+
+
+def check_redis(redis: redis_lib.Redis, settings: RedisSettings) -> None:
+    """Warn loudly about a Redis that forgets on restart; refuse it when so configured."""
+    found = check_persistence(redis)
+    if found.problem is None:
+        return
+    if not found.durable and settings.require_persistence:
+        raise StartupError(f"REDIS_URL: {found.problem} (SIZER_REDIS_REQUIRE_PERSISTENCE is set)")
+    log.warning("REDIS PERSISTENCE: %s", found.problem)
 
 
 def check_settings(settings: SlackSettings, *, http: bool) -> None:
@@ -118,6 +133,8 @@ class Runtime:
     outbox: Outbox
     http: bool
     probes: Probes
+    listeners: Listeners
+    inbox: Inbox
     parts: Components | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -156,13 +173,28 @@ class Runtime:
             clock=clock,
         )
         parts.access  # noqa: B018 -- a bad access file stops start-up before anything connects
-        parts.redis  # noqa: B018
+        check_redis(parts.redis, settings.redis)
         check_slack(client, settings.slack, http=http)
         service = parts.service  # builds the executor last
         if responder is None and build_responder is not None:
             responder = build_responder(parts)
         pool = WorkerPool(settings.runtime.workers, settings.runtime.worker_queue)
-        app = build_app(
+        inbox = Inbox(
+            parts.redis,
+            settings.redis.prefix,
+            dedupe_ttl_s=settings.approvals.event_dedupe_ttl_s,
+            lease_s=settings.runtime.work_lease_s,
+        )
+        slack = settings.slack
+        outbox = Outbox(
+            client,
+            service,
+            inbox=inbox,
+            attempts=slack.delivery_attempts,
+            backoff_s=slack.delivery_backoff_s,
+            progress_interval_s=slack.progress_interval_s,
+        )
+        app, listeners = build_app(
             Parts(
                 settings=settings.slack,
                 client=client,
@@ -172,13 +204,26 @@ class Runtime:
                     parts.redis, settings.redis.prefix, settings.approvals.event_dedupe_ttl_s
                 ),
                 responder=responder,
+                inbox=inbox,
+                outbox=outbox,
+                work_attempts=settings.runtime.work_attempts,
             ),
             http=http,
         )
         probes = Probes(readiness or Readiness.from_settings(settings, parts.redis))
-        outbox = Outbox(client, service)
         runtime = cls(
-            settings, client, service, parts.executor, app, pool, outbox, http, probes, parts
+            settings,
+            client,
+            service,
+            parts.executor,
+            app,
+            pool,
+            outbox,
+            http,
+            probes,
+            listeners,
+            inbox,
+            parts,
         )
         follower = parts.follower
         if follower.active:
@@ -187,25 +232,25 @@ class Runtime:
         return runtime
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
-        """Bind the probe port, report interrupted applies, start housekeeping, then listen
-        (without blocking)."""
+        """Bind the probe port, sweep once (interrupted applies, unanswered requests), start
+        housekeeping, then listen (without blocking)."""
         try:
             self._probe_server = ProbeServer(self.probes, host, self.settings.runtime.health_port)
         except OSError as exc:
             raise StartupError(
                 f"SIZER_HEALTH_PORT {self.settings.runtime.health_port} on {host}: {exc.strerror}"
             ) from None
-        self.report_interrupted()
-        sweeper = threading.Thread(target=self._sweep_forever, name="sizer-sweep", daemon=True)
-        sweeper.start()
-        self._threads.append(sweeper)
-        PROPOSAL_STATES.watch(self.service.store.count_by_state)
+        self.sweep()
+        PROPOSAL_STATES.watch(self.service.count_by_state)
         self._threads.append(self._probe_server.start())
         log.info("serving /healthz, /readyz, /metrics on %s:%d", host, self._probe_server.port)
+        loops = [("sizer-sweep", self._sweep_forever), ("sizer-beat", self._beat)]
         if self.follower is not None:
-            follow = threading.Thread(target=self._follow_forever, name="sizer-follow", daemon=True)
-            follow.start()
-            self._threads.append(follow)
+            loops.append(("sizer-follow", self._follow_forever))
+        for name, target in loops:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
         if self.http:
             self._server = SlackHTTPServer(self.app, host, port, probes=self.probes)
             self._threads.append(self._server.start())
@@ -241,38 +286,52 @@ class Runtime:
         if self._probe_server is not None:
             self._probe_server.shutdown()
             self._probe_server.server_close()
-        PROPOSAL_STATES.unwatch(self.service.store.count_by_state)
+        PROPOSAL_STATES.unwatch(self.service.count_by_state)
         self.pool.shutdown(wait=True)
 
     def report_interrupted(self) -> list[str]:
-        """Say in each thread which applies a previous process left unfinished."""
-        found = self.service.interrupted()
+        """Say in each thread which applies a dead process left unfinished (each once)."""
+        found = self.service.unreported_interrupted()
         for proposal in found:
             log.warning("interrupted: %s (%s) was %s", proposal.id, proposal.key, proposal.state)
-            if proposal.channel:
-                try:
-                    self.outbox.post(
-                        proposal.channel, blocks.interrupted_text(proposal), proposal.thread_ts
-                    )
-                except SlackApiError as exc:
-                    log.warning("could not report %s: %s", proposal.id, exc)
+            told = proposal.channel is not None and self.outbox.say(
+                proposal.channel, blocks.interrupted_text(proposal), proposal.thread_ts
+            )
+            if proposal.channel and not told:
+                self.service.report_failed(proposal.id)
         return [p.id for p in found]
 
+    def resume_unanswered(self) -> list[str]:
+        """Finish (or give up on, and say so) requests whose process died after the ack."""
+        resumed = []
+        for work_id in self.inbox.due():
+            work = self.inbox.claim(work_id)
+            if work is None:
+                continue
+            log.warning("resuming %s (%s, try %d)", work.id, work.kind, work.attempts)
+            self.listeners.resume(work)
+            resumed.append(work.id)
+        return resumed
+
     def sweep(self) -> None:
-        for proposal in self.service.expire_due():
+        for step in (self._expire, self.report_interrupted, self.resume_unanswered):
             try:
-                self.outbox.update_card(proposal)
-            except SlackApiError as exc:
-                log.warning("could not mark %s expired on its card: %s", proposal.id, exc)
+                step()
+            except Exception:
+                SCHEDULED_CHECKS.labels("sweep", "failed").inc()
+                log.exception("sweep step %s failed", getattr(step, "__name__", step))
+            else:
+                SCHEDULED_CHECKS.labels("sweep", "ok").inc()
+
+    def _expire(self) -> None:
+        for proposal in self.service.expire_due():
+            self.outbox.update_card(proposal)
 
     def show_followed(self, proposal: Proposal) -> None:
         """A GitOps pull request merged or closed, or the rollout seen: card and thread."""
-        try:
-            self.outbox.update_card(proposal)
-            if proposal.channel:
-                self.outbox.post(proposal.channel, blocks.state_line(proposal), proposal.thread_ts)
-        except SlackApiError as exc:
-            log.warning("could not show %s on its card: %s", proposal.id, exc)
+        self.outbox.update_card(proposal)
+        if proposal.channel:
+            self.outbox.say(proposal.channel, blocks.state_line(proposal), proposal.thread_ts)
 
     def _follow_forever(self) -> None:
         assert self.follower is not None
@@ -283,11 +342,13 @@ class Runtime:
                 log.exception("pull request follow-up failed")
 
     def _sweep_forever(self) -> None:
-        while not self._stop.wait(SWEEP_INTERVAL_S):
+        while not self._stop.wait(self.settings.runtime.sweep_interval_s):
+            self.sweep()
+
+    def _beat(self) -> None:
+        """Keep the lease of every request this process is answering."""
+        while not self._stop.wait(self.inbox.lease_s / 3):
             try:
-                self.sweep()
+                self.inbox.renew_held()
             except Exception:
-                SCHEDULED_CHECKS.labels("expiry_sweep", "failed").inc()
-                log.exception("expiry sweep failed")
-            else:
-                SCHEDULED_CHECKS.labels("expiry_sweep", "ok").inc()
+                log.exception("could not renew accepted requests")

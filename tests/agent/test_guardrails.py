@@ -146,7 +146,7 @@ def assert_unchanged(service: ProposalService, executor: RecordingExecutor, pid:
     assert executor.applied == []
     proposal = service.get(pid)
     assert proposal.state == "proposed" and proposal.revision == 1
-    assert [e.to_state for e in service.store.audit.entries(proposal=pid)] == ["proposed"]
+    assert [e.to_state for e in service.trail(pid)] == ["proposed"]
 
 
 def test_injection_via_annotation_changes_nothing_llm(

@@ -21,6 +21,7 @@ from bot.executors.base import (
     ApplyResult,
     ApplyStep,
     FitReport,
+    Lease,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -40,6 +41,8 @@ class RecordingExecutor:
     def __init__(self, plan_dir: Path | None = None) -> None:
         self.prepared: list[PrepareRequest] = []
         self.applied: list[ApplyRequest] = []
+        self.finished: list[ApplyRequest] = []  # reached the end with the lease still held
+        self.check_lease_at_end = True  # False: the last step ended before anything failed
         self.outcome = ApplyResult(ok=True, steps=[ApplyStep(name="kubernetes", ok=True)])
         self.raise_on_apply: Exception | None = None
         self.raise_on_prepare: Exception | None = None
@@ -90,9 +93,13 @@ class RecordingExecutor:
             fit=fit,
         )
 
-    def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:
+    def apply(
+        self, request: ApplyRequest, progress: Progress, lease: Lease | None = None
+    ) -> ApplyResult:
         with self._lock:
             self.applied.append(request)
+        if lease is not None:
+            lease.check()
         self.started.set()
         digest = hashlib.sha256(request.change.manifest_yaml.encode()).hexdigest()
         if digest != request.change.manifest_sha256:
@@ -100,6 +107,10 @@ class RecordingExecutor:
         progress(f"applying {request.workload}")
         if self.gate is not None:
             self.gate.wait(10)
+        if lease is not None and self.check_lease_at_end:
+            lease.check()  # a real executor checks before each step that acts
+        with self._lock:
+            self.finished.append(request)
         if self.raise_on_apply is not None:
             raise self.raise_on_apply
         return self.outcome

@@ -9,6 +9,7 @@ import pytest
 import redis as redis_lib
 
 from bot.approvals.models import CardRef, ProposalState
+from bot.approvals.store import ProposalStore
 from bot.executors.base import ApplyResult
 from bot.service import (
     Busy,
@@ -57,7 +58,7 @@ def test_size_stores_a_proposal_with_the_prepared_change(rp: Pair) -> None:
     assert [r.revision for r in executor.prepared] == [1]
     assert stored.current.sizing.cpu_request.endswith("m")
     assert stored.reasons and stored.reasons[0].field == "replicas"
-    entries = list(service.store.audit.entries(proposal=ref.proposal_id))
+    entries = list(service.trail(ref.proposal_id))
     assert [(e.to_state, e.actor) for e in entries] == [("proposed", "UREQUESTER")]
     assert entries[0].sha256 == ref.shown_sha256
     assert executor.applied == []
@@ -71,7 +72,7 @@ def test_authorised_approval_applies_exactly_what_was_shown(rp: Pair) -> None:
     assert len(executor.applied) == 1
     assert executor.applied[0].change == shown
     assert executor.applied[0].approved_by == "UAPPROVER"
-    moves = [(e.from_state, e.to_state, e.actor) for e in service.store.audit.entries("items-api")]
+    moves = [(e.from_state, e.to_state, e.actor) for e in service.workload_trail("items-api")]
     assert moves == [
         ("", "proposed", "UREQUESTER"),
         ("proposed", "approved", "UAPPROVER"),
@@ -97,7 +98,7 @@ def test_unauthorised_or_self_approval_never_applies(rp: Pair, actor: str, expec
         service.approve(ref, actor)
     assert executor.applied == []
     assert service.get(ref.proposal_id).state == S.PROPOSED
-    denied = [e for e in service.store.audit.entries() if e.event == "denied"]
+    denied = [e for e in service.workload_trail("items-api") if e.event == "denied"]
     assert [(d.actor, d.to_state) for d in denied] == [(actor, "proposed")]
 
 
@@ -156,7 +157,7 @@ def test_two_instances_racing_apply_exactly_once(rp: Pair) -> None:
     assert len(executor.applied) == 1
     assert outcomes.count("applied") == 1
     assert len(outcomes) == 6
-    transitions = [e for e in first.store.audit.entries() if e.event == "transition"]
+    transitions = [e for e in first.workload_trail("items-api") if e.event == "transition"]
     assert [e.to_state for e in transitions].count("approved") == 1
 
 
@@ -289,7 +290,7 @@ def test_apply_failures_are_recorded(rp: Pair, outcome: ApplyResult, state: S) -
     executor.outcome = outcome
     done = service.approve(ref, "UAPPROVER")
     assert done.state == state and done.result == outcome
-    last = list(service.store.audit.entries())[-1]
+    last = list(service.workload_trail("items-api"))[-1]
     assert last.to_state == state.value and outcome.error is not None
     assert outcome.error in last.reason
 
@@ -337,10 +338,11 @@ def test_interrupted_apply_is_reported_and_resolvable(rp: Pair) -> None:
     service = make_service(client, prefix, executor, lock_ttl_s=1)
     proposal = service.size(_request(), "UREQUESTER")
     # A replica that died mid-apply: the proposal is applying and its lock has lapsed.
-    approved = service.store.transition(
+    store = ProposalStore(client, prefix)
+    approved = store.transition(
         proposal, proposal.model_copy(update={"state": S.APPROVED, "updated_by": "UAPPROVER"}), "x"
     )
-    applying = service.store.transition(
+    applying = store.transition(
         approved, approved.model_copy(update={"state": S.APPLYING}), "apply started"
     )
     assert [p.id for p in service.interrupted()] == [applying.id]
@@ -349,7 +351,7 @@ def test_interrupted_apply_is_reported_and_resolvable(rp: Pair) -> None:
     done = service.resolve(applying.id, S.APPLIED, "UAPPROVER", "rollout complete in cluster")
     assert done.state == S.APPLIED
     assert service.interrupted() == []
-    assert "resolved after restart" in list(service.store.audit.entries())[-1].reason
+    assert "resolved after restart" in list(service.workload_trail("items-api"))[-1].reason
     with pytest.raises(StaleCard):
         service.resolve(applying.id, S.FAILED, "UAPPROVER", "")
 
@@ -406,7 +408,7 @@ def test_edit_that_does_not_fit_the_cluster_is_refused_and_audited(rp: Pair) -> 
         service.edit(ref, "UREQUESTER", form)
     assert "does not fit the cluster: quota: 5 pods" in info.value.errors["replicas"]
     assert service.get(ref.proposal_id).revision == 1
-    last = list(service.store.audit.entries())[-1]
+    last = list(service.workload_trail("items-api"))[-1]
     assert last.event == "denied" and "does not fit" in last.reason
     assert service.edit(ref, "UREQUESTER", form | {"replicas": "4"}).revision == 2
 
@@ -459,3 +461,16 @@ def test_an_edit_on_a_replaced_revision_names_who_replaced_it(rp: Pair) -> None:
         service.edit(ref, "UREQUESTER", form | {"replicas": "4"})
     assert (info.value.author, info.value.revision, info.value.saving) == ("UAPPROVER", 2, False)
     assert service.get(ref.proposal_id).current.sizing.replicas == 3
+
+
+def test_pending_for_lists_what_an_approver_may_decide(rp: Pair) -> None:
+    service = make_service(*rp, RecordingExecutor())
+    waiting = service.size(_request(), "UREQUESTER")
+    assert [p.id for p in service.pending_for("UAPPROVER")] == [waiting.id]
+    assert [p.id for p in service.pending_for("UGROUPMEMBER")] == [waiting.id]
+    assert service.pending_for("USTRANGER") == []
+    assert [p.id for p in service.recent_for("UREQUESTER")] == [waiting.id]
+    assert [e.to_state for e in service.trail(waiting.id)] == ["proposed"]
+    service.approve(waiting.card_ref(), "UAPPROVER")
+    assert service.pending_for("UAPPROVER") == []
+    assert not hasattr(service, "store")

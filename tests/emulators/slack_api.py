@@ -2,8 +2,9 @@
 
 The Web API answers the methods Sizer uses, records every call, validates every Block Kit
 payload with ``slack_sdk.models`` (a bad payload is recorded in :attr:`SlackEmulator.invalid`)
-and can answer 429 with ``Retry-After`` on demand. ``apps.connections.open`` hands out the
-``ws://`` URL of the built-in Socket Mode server, which delivers envelopes and records acks.
+and can answer 429 with ``Retry-After`` or a server error (500) on demand.
+``apps.connections.open`` hands out the ``ws://`` URL of the built-in Socket Mode server, which
+delivers envelopes and records acks.
 """
 
 from __future__ import annotations
@@ -149,6 +150,15 @@ class SlackEmulator:
         with self._lock:
             self._fail.setdefault(method, []).extend([retry_after] * times)
 
+    def inject_status(self, method: str, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` get this HTTP status (a server error)."""
+        with self._lock:
+            self._fail.setdefault(method, []).extend([-status] * times)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._fail.clear()
+
     def calls_of(self, method: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.method == method and c.status == 200]
@@ -182,6 +192,12 @@ class SlackEmulator:
             failures = self._fail.get(method)
             if failures:
                 retry_after = failures.pop(0)
+                if retry_after < 0:  # an injected server error
+                    self.calls.append(Call(method, params, token, time.time(), status=-retry_after))
+                    self._lock.notify_all()
+                    return web.json_response(
+                        {"ok": False, "error": "internal_error"}, status=-retry_after
+                    )
                 self.calls.append(Call(method, params, token, time.time(), status=429))
                 self._lock.notify_all()
                 return web.json_response(

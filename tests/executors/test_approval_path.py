@@ -59,7 +59,7 @@ def test_approve_click_renders_plans_applies_and_rolls_out(
     assert live["metadata"]["annotations"]["sizer.dev/proposal-id"] == proposal.id
     requests = live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]
     assert requests["cpu"] == proposal.current.sizing.cpu_request
-    moves = [e.to_state for e in service.store.audit.entries("items-api")]
+    moves = [e.to_state for e in service.workload_trail("items-api")]
     assert moves == ["proposed", "approved", "applying", "applied"]
 
 
@@ -73,7 +73,7 @@ def test_a_failed_step_leaves_the_proposal_failed_with_step_and_error_audited(
 
     assert done.state == S.FAILED
     assert done.result is not None and done.result.failed_step == "preflight"
-    last = list(service.store.audit.entries("items-api"))[-1]
+    last = list(service.workload_trail("items-api"))[-1]
     assert last.to_state == "failed"
     assert "preflight: does not fit: quota tiny: pods needs" in last.reason
     assert not emulator.objects
@@ -88,5 +88,5 @@ def test_a_failed_rollout_is_rolled_back_and_audited(
     done = service.approve(proposal.card_ref(), "UAPPROVER")
 
     assert done.state == S.ROLLED_BACK
-    last = list(service.store.audit.entries("items-api"))[-1]
+    last = list(service.workload_trail("items-api"))[-1]
     assert "rollout: pod items-api-" in last.reason and "OOMKilled" in last.reason

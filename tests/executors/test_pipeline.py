@@ -149,7 +149,7 @@ def test_oom_on_rollout_rolls_back_to_the_previous_revision(
 def test_crashloop_on_first_deployment_deletes_it_when_asked(
     tmp_path: Path, terraform_bin: str, kube: KubeApi, emulator: KubeEmulator
 ) -> None:
-    settings = make_settings(tmp_path, terraform_bin, SIZER_ROLLBACK_DELETE_FIRST=True)
+    settings = make_settings(tmp_path, terraform_bin)  # the default deletes what was created
     executor = make_executor(settings, kube)
     change = executor.prepare(proposal())
     emulator.script("items-api", "crashloop")
@@ -166,7 +166,9 @@ def test_crashloop_on_first_deployment_deletes_it_when_asked(
 def test_rollout_that_never_becomes_ready_times_out(
     tmp_path: Path, terraform_bin: str, kube: KubeApi, emulator: KubeEmulator
 ) -> None:
-    settings = make_settings(tmp_path, terraform_bin, SIZER_ROLLOUT_TIMEOUT_S=1.5)
+    settings = make_settings(
+        tmp_path, terraform_bin, SIZER_ROLLOUT_TIMEOUT_S=1.5, SIZER_ROLLBACK_DELETE_CREATED=False
+    )
     executor = make_executor(settings, kube)
     change = executor.prepare(proposal())
     emulator.script("items-api", "never")
@@ -258,4 +260,35 @@ def test_server_dry_run_rejection_stops_before_any_apply(
 
     assert result.failed_step == "dry-run"
     assert result.error and 'namespaces "team-b" not found' in result.error
+    assert not emulator.objects
+
+
+def test_a_lost_lease_stops_the_apply_before_the_next_step(
+    tmp_path: Path, terraform_bin: str, kube: KubeApi, emulator: KubeEmulator
+) -> None:
+    from bot.executors.base import LeaseLost
+
+    class LapsesAfter:
+        def __init__(self, checks: int) -> None:
+            self.left = checks
+
+        def check(self) -> None:
+            self.left -= 1
+            if self.left < 0:
+                raise LeaseLost("the apply lock lapsed before it could be renewed")
+
+    executor = make_executor(make_settings(tmp_path, terraform_bin), kube)
+    change = executor.prepare(proposal())
+    request = ApplyRequest(
+        proposal_id="p-100",
+        revision=1,
+        workload="items-api",
+        namespace=NAMESPACE,
+        approved_by="UAPPROVER",
+        change=change,
+    )
+    result = executor.apply(request, lambda _: None, LapsesAfter(3))  # render, validate, preflight
+    assert not result.ok and result.failed_step == "terraform"
+    assert "stopped before terraform" in (result.error or "")
+    assert "nothing had been changed yet" in (result.error or "")
     assert not emulator.objects

@@ -7,6 +7,7 @@ Terraform engine are real."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.approvals.models import ProposalState
+from bot.approvals.models import CardRef, ProposalState
 from bot.executors.kubernetes import KubeApi
 from bot.slack.runtime import Runtime
 from tests.approvals.doubles import redis_prefix
@@ -23,7 +24,7 @@ from tests.emulators.kube_api import KubeEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.executors.conftest import NAMESPACE, make_executor, make_settings
 from tests.slack.conftest import ACCESS_YAML, SECRET
-from tests.slack.scenario import card_update, posted_card, text_of
+from tests.slack.scenario import button, card_update, is_card, posted_card, text_of
 from tools.sizing.quantities import parse_cpu, parse_memory
 
 ASK = (
@@ -108,7 +109,7 @@ def test_approved_proposal_reaches_the_cluster_exactly_as_shown(
     assert sizing.memory_limit is not None
     assert parse_memory(resources["limits"]["memory"]) == parse_memory(sizing.memory_limit)
 
-    trail = [e for e in runtime.service.store.audit.entries() if e.proposal == proposal_id]
+    trail = [e for e in runtime.service.workload_trail("items-api") if e.proposal == proposal_id]
     assert trail[0].to_state == "proposed" and trail[0].actor == "UREQUESTER"
     assert [e.to_state for e in trail[-3:]] == ["approved", "applying", "applied"]
     assert {e.actor for e in trail[-3:]} == {"UAPPROVER"}
@@ -125,5 +126,49 @@ def test_oom_at_rollout_is_rolled_back_and_the_card_says_so(
     proposal = runtime.service.get(proposal_id)
     assert proposal.state == ProposalState.ROLLED_BACK
     assert proposal.result is not None and "OOMKilled" in (proposal.result.error or "")
-    audit = [e for e in runtime.service.store.audit.entries() if e.proposal == proposal_id]
+    audit = [e for e in runtime.service.workload_trail("items-api") if e.proposal == proposal_id]
     assert audit[-1].to_state == "rolled_back" and "rollout" in audit[-1].reason
+    # The new workload Sizer created is cleaned up by default.
+    assert ("deployments", NAMESPACE, "items-api") not in emulator.objects
+    # The progress message ends with what happened, never "finished".
+    final = slack.wait_for(
+        "chat.update", lambda c: text_of(c).startswith(":leftwards_arrow_with_hook: Rolled back")
+    )
+    assert "OOMKilled" in text_of(final) and "finished" not in text_of(final)
+    edits = [
+        c.at for c in slack.calls_of("chat.update") if c.params.get("ts") == final.params["ts"]
+    ]
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(edits)), edits
+
+    # The next step is offered: a new proposal with more memory, on a card of its own.
+    offer = slack.wait_for("chat.postMessage", lambda c: "Raise memory and retry" in text_of(c))
+    assert offer.params.get("thread_ts") == THREAD
+    limit = proposal.current.sizing.memory_limit
+    assert limit is not None
+    click = sr.block_action(
+        "sizer_retry_more_memory",
+        proposal_id,
+        "UREQUESTER",
+        "C1",
+        str(offer.response["ts"]),
+        THREAD,
+    )
+    assert sender.interactive(click).status == 200
+    _, ref, _ = _second_card(slack, proposal_id)
+    retried = runtime.service.get(ref.proposal_id)
+    assert retried.state == ProposalState.PROPOSED
+    raised = retried.current.sizing.memory_limit
+    assert raised is not None and parse_memory(raised) >= 1.5 * parse_memory(limit)
+    assert f"retry of {proposal_id}" in retried.current.note
+
+
+def _second_card(slack: SlackEmulator, first: str) -> tuple[object, CardRef, str]:
+    """The card of a new proposal in the thread (not ``first``'s)."""
+    call = slack.wait_for(
+        "chat.postMessage",
+        lambda c: is_card(c, "items-api") and first not in str(button(c, "sizer_approve")),
+        60,
+    )
+    value = button(call, "sizer_approve")
+    assert value is not None
+    return call, CardRef.decode(value), str(call.response["ts"])

@@ -112,7 +112,7 @@ def test_an_oom_at_24_h_gets_a_memory_raise_that_would_have_prevented_the_kill(
             pods, 0.12, 0.5, parse_memory(new.memory_request), parse_memory(new.memory_limit)
         )
         assert before.oom_events == 3 and after.oom_events == 0
-        trail = [e for e in parts.service.store.audit.entries() if e.proposal == proposal.id]
+        trail = parts.service.trail(proposal.id)
         assert trail[-1].from_state == "applied" and trail[-1].to_state == "proposed"
 
 

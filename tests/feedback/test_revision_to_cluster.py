@@ -128,7 +128,7 @@ def test_the_memory_raise_after_an_oom_reaches_the_cluster_through_the_approval_
         wanted = proposal.current.sizing.memory_limit
         assert wanted is not None and parse_memory(limits["memory"]) == parse_memory(wanted)
         assert parse_memory(wanted) > 300 * 2**20  # above the largest sample of the trace
-        trail = [e for e in runtime.service.store.audit.entries() if e.proposal == proposal.id]
+        trail = runtime.service.trail(proposal.id)
         states = [(e.event, e.to_state, e.actor) for e in trail]
         assert ("denied", "proposed", "UREQUESTER") in states
         assert [s[1] for s in states if s[0] == "transition"][-4:] == [

@@ -155,7 +155,7 @@ def test_each_proposal_is_applied_only_to_its_own_cluster(
     # peers from the same cluster first: east's own recommendationservice is the bigger one
     east_memory = parse_memory(east.current.sizing.memory_request)
     assert east_memory > 2 * parse_memory(west.current.sizing.memory_request)
-    audit = [e for e in service.store.audit.entries() if e.proposal == east.id]
+    audit = service.trail(east.id)
     assert {e.cluster for e in audit} == {"east"}
     assert "team-a/items-api@east" in audit[-1].line()
 

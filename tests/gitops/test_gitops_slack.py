@@ -137,11 +137,7 @@ def test_approval_opens_a_pull_request_and_the_card_follows_it_to_the_cluster(
     )
     assert [p.state for p in follower.poll()] == [S.APPLIED]
     card_update(bot.slack, ts, "Applied")
-    trail = [
-        (e.event, e.to_state)
-        for e in bot.runtime.service.store.audit.entries()
-        if e.proposal == proposal_id
-    ]
+    trail = [(e.event, e.to_state) for e in bot.runtime.service.trail(proposal_id)]
     assert any(t[0] == "denied" for t in trail), "the double click is refused and audited"
     trail = [t for t in trail if t[0] == "transition"]
     assert [t[1] for t in trail[-5:]] == ["approved", "applying", "submitted", "merged", "applied"]

@@ -97,7 +97,7 @@ def card_states() -> dict[str, dict[str, Any]]:
         # App Home for an approver who also asked for something, 40 minutes later.
         clock.now += 2400
         pending = service.pending_for("UAPPROVER")
-        mine = service.store.recent_for("UAPPROVER")
+        mine = service.recent_for("UAPPROVER")
         everyone = [*pending, *mine]
         links = {
             p.id: f"https://example.slack.com/archives/C1/p{i}" for i, p in enumerate(everyone)

@@ -78,7 +78,7 @@ def test_unauthorised_click_is_explained_and_audited(start_bot: StartBot) -> Non
     _click(bot, "sizer_approve", ref.encode(), "USTRANGER", ts)
     ephemeral_to(bot.emulator, "USTRANGER", "not an approver for namespace team-a")
     assert bot.executor.applied == []
-    denied = [e for e in bot.runtime.service.store.audit.entries() if e.event == "denied"]
+    denied = [e for e in bot.runtime.service.workload_trail("items-api") if e.event == "denied"]
     assert [d.actor for d in denied] == ["USTRANGER"]
     assert bot.runtime.service.get(ref.proposal_id).state == S.PROPOSED
 
@@ -199,7 +199,9 @@ def test_edit_via_modal_with_bad_then_good_values(start_bot: StartBot) -> None:
     assert bot.emulator.wait_for(
         "chat.postMessage", lambda c: "Revision 2: edited by <@UREQUESTER>" in text_of(c)
     )
-    entries = [e for e in bot.runtime.service.store.audit.entries() if e.event == "transition"]
+    entries = [
+        e for e in bot.runtime.service.workload_trail("items-api") if e.event == "transition"
+    ]
     assert [(e.revision, e.to_state) for e in entries] == [(1, "proposed"), (2, "proposed")]
 
 
@@ -331,7 +333,7 @@ def test_ack_is_fast_while_the_apply_runs(start_bot: StartBot) -> None:
         assert response.seconds < 1
         assert bot.executor.started.wait(5)
         card_update(bot.emulator, ts, "Applying")
-        bot.emulator.wait_for("chat.postMessage", lambda c: "applying items-api" in text_of(c))
+        bot.emulator.wait_for("chat.update", lambda c: "applying items-api" in text_of(c))
     finally:
         bot.executor.gate.set()
     card_update(bot.emulator, ts, "Applied")
