@@ -27,11 +27,11 @@ __all__ = ["PLAYBOOK", "AnsibleRenderer", "render_variables"]
 PLAYBOOK = "render_workload.yml"
 STEP = "render"
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$")
-_LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_PROPOSAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_DNS1123_LABEL = re.compile(r"\A[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_IMAGE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}\Z")
+_LABEL_KEY = re.compile(r"\A([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_LABEL_VALUE = re.compile(r"\A([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
+_PROPOSAL_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
 
 
 def _check(request: PrepareRequest) -> None:
@@ -39,14 +39,14 @@ def _check(request: PrepareRequest) -> None:
     problems: list[str] = []
     for field in ("workload", "namespace"):
         value = getattr(request, field)
-        if not _DNS1123_LABEL.match(value):
+        if not _DNS1123_LABEL.fullmatch(value):
             problems.append(f"{field} {value!r} is not a DNS-1123 label")
-    if not _PROPOSAL_ID.match(request.proposal_id):
+    if not _PROPOSAL_ID.fullmatch(request.proposal_id):
         problems.append(f"proposal id {request.proposal_id!r} has unexpected characters")
-    if not _IMAGE.match(request.image):
+    if not _IMAGE.fullmatch(request.image):
         problems.append(f"image {request.image!r} is not an image reference")
     for key, value in request.labels.items():
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             problems.append(f"label {key}={value} is not a valid Kubernetes label")
     try:
         parse_cpu(request.cpu_request)

@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS1123_LABEL = re.compile(r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 Language = Literal["go", "java", "python", "nodejs", "csharp", "cpp", "ruby", "php", "rust"]
 LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
 Kind = Literal["http", "grpc", "gateway", "frontend", "worker", "vm"]
@@ -27,7 +27,7 @@ KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
 
 def check_dns1123(name: str) -> str:
     """Reject names Kubernetes would reject, with the rule in the message."""
-    if len(name) > 63 or not DNS1123_LABEL.match(name):
+    if len(name) > 63 or not DNS1123_LABEL.fullmatch(name):
         raise ValueError(
             f"{name!r} is not a DNS-1123 label: use 1-63 lower-case letters, digits and '-', "
             "starting and ending with a letter or digit"
