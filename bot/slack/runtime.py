@@ -176,7 +176,13 @@ class Runtime:
         sweeper.start()
         self._threads.append(sweeper)
         if self.http:
-            self._server = SlackHTTPServer(self.app, host, port)
+            secret = self.settings.slack.signing_secret
+            self._server = SlackHTTPServer(
+                self.app,
+                host,
+                port,
+                signing_secret=secret.get_secret_value() if secret is not None else None,
+            )
             self._threads.append(self._server.start())
             log.info("serving Slack HTTP events on %s:%d/slack/events", host, self._server.port)
         else:
