@@ -36,6 +36,7 @@ from langgraph.errors import GraphRecursionError
 from pydantic import SecretStr
 
 from bot.agent.answer import Answer
+from bot.agent.fence import redact
 from bot.agent.memory import ThreadMemory, ThreadState
 from bot.agent.planner import Planner, clean
 from bot.agent.prompt import SYSTEM_PROMPT
@@ -278,10 +279,12 @@ class LlmAgent:
         if state.proposal_id:
             prompt += f"\n\nThis thread is about proposal `{state.proposal_id}`."
         graph = create_agent(self._model, tools, system_prompt=prompt)
+        # What people paste into a thread (a connection string, a token) is masked too.
         history: list[AnyMessage] = [
-            HumanMessage(m.text) if m.role == "user" else AIMessage(m.text) for m in state.messages
+            HumanMessage(redact(m.text)) if m.role == "user" else AIMessage(redact(m.text))
+            for m in state.messages
         ]
-        history.append(HumanMessage(text))
+        history.append(HumanMessage(redact(text)))
         messages: list[AnyMessage] = history
         final: AIMessage | None = None
         for _ in range(1 + MALFORMED_RETRIES):
