@@ -119,3 +119,23 @@ def test_agent_refuses_a_trailing_newline_at_the_edge() -> None:
         result = tools.call(tool, {"name": "nl-api\n", "rps_low": 50, "rps_high": 100}, turn)
         assert result.status == "error" and "DNS-1123" in (result.error or ""), result
     assert proposals.stored == {} and proposals.calls == []
+
+
+def test_a_model_proposing_a_name_with_a_newline_is_refused() -> None:
+    from bot.agent.llm import LlmAgent, chat_model
+    from tests.emulators.openai_api import OpenAIEmulator
+
+    llm = OpenAIEmulator()
+    llm.start()
+    try:
+        proposals = FakeProposals()
+        args = {"name": "nl-api\n", "rps_low": 50, "rps_high": 100}
+        llm.call("submit_proposal", args).reply("I could not size it.")
+        tools = Toolset(capabilities(proposals=proposals))
+        agent = LlmAgent(chat_model(llm.base_url, "t", "m", 5), tools)
+        answer = agent.respond("size nl-api at 50-100 rps", "U1", "C1", "1.0")
+        refusal = llm.tool_messages()[0]["content"]
+        assert '"status": "error"' in refusal and "DNS-1123" in refusal
+        assert answer.new_card is None and proposals.stored == {}
+    finally:
+        llm.stop()
