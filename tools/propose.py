@@ -40,6 +40,7 @@ class SizeRequest(BaseModel):
     rps_high: float = Field(ge=0, le=1_000_000)
     similar: tuple[Dns1123Label, ...] = ()
     critical: bool = False
+    cluster: Dns1123Label | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> SizeRequest:

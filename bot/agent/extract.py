@@ -13,7 +13,7 @@ import re
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from tools.propose import SizeRequest
-from tools.sizing.models import DNS1123_LABEL
+from tools.sizing.vocabulary import is_dns1123
 
 FRAMEWORKS: dict[str, tuple[str, str]] = {
     # word in text → (framework, language)
@@ -186,7 +186,7 @@ def _valid(name: str | None) -> str | None:
     if name is None:
         return None
     name = name.strip().lower()
-    return name if DNS1123_LABEL.match(name) and len(name) <= 63 else None
+    return name if is_dns1123(name) else None
 
 
 def extract(text: str) -> Extracted:

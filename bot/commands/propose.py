@@ -7,16 +7,14 @@ import json
 import re
 import sys
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.catalog import load_catalog
-from tools.manifest import deployment_yaml, resources
-from tools.propose import SizeRequest, UnknownPeerError, propose, unknown_similar
-from tools.sizing.models import DNS1123_LABEL, KINDS, LANGUAGES
-from tools.traces import TraceError
+from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.propose import SizeRequest
 
 NAME = "propose"
 HELP = "size a new service from similar services' history and print the proposal"
@@ -59,7 +57,11 @@ def parse_rps(text: str) -> tuple[float, float]:
 
 
 def build_request(args: argparse.Namespace) -> SizeRequest:
-    if not DNS1123_LABEL.match(args.name) or len(args.name) > 63:
+    from pydantic import ValidationError
+
+    from tools.propose import SizeRequest
+
+    if not is_dns1123(args.name):
         raise UsageError(
             f"--name {args.name!r} is not a valid Kubernetes name: use lower-case letters, "
             "digits and '-', starting and ending with a letter or digit, at most 63 characters"
@@ -90,6 +92,12 @@ def build_request(args: argparse.Namespace) -> SizeRequest:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # The engine and the catalog load here, not when the command line is parsed.
+    from tools.catalog import load_catalog
+    from tools.manifest import deployment_yaml, resources
+    from tools.propose import UnknownPeerError, propose, unknown_similar
+    from tools.traces import TraceError
+
     request = build_request(args)
     source = Path(args.history) if args.history else settings.catalog.history_dir
     try:

@@ -3,7 +3,7 @@
 ::
 
     size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http]
-              [--similar image-resizer]... [--namespace team-a] [--critical]
+              [--similar image-resizer]... [--namespace team-a] [--cluster prod] [--critical]
     why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID
     status PROPOSAL_ID
     resolve PROPOSAL_ID applied|failed|rolled_back [NOTE...]
@@ -22,11 +22,11 @@ from pydantic import ValidationError
 
 from bot.approvals.models import ProposalState
 from tools.propose import SizeRequest
-from tools.sizing.models import DNS1123_LABEL, KINDS, LANGUAGES
+from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
-[--similar SERVICE]... [--namespace NS] [--critical]` — propose replicas, requests and limits
+[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical]` — propose requests and limits
 • `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the stored reasons behind the numbers
 • `status PROPOSAL_ID` — where a proposal is and who acted on it
 • `resolve PROPOSAL_ID applied|failed|rolled_back [note]` — approvers: close an apply that \
@@ -36,7 +36,15 @@ Example: `size items-api --language python --framework fastapi --rps 50-100 --si
 emailservice --namespace team-a`"""
 
 _RPS = re.compile(r"\A(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?\Z")
-_FLAGS_WITH_VALUE = ("--language", "--framework", "--kind", "--rps", "--similar", "--namespace")
+_FLAGS_WITH_VALUE = (
+    "--language",
+    "--framework",
+    "--kind",
+    "--rps",
+    "--similar",
+    "--namespace",
+    "--cluster",
+)
 _SWITCHES = ("--critical",)
 _OUTCOMES = ("applied", "failed", "rolled_back")
 _DASHES = str.maketrans({"\u2014": "--", "\u2013": "--"})
@@ -196,6 +204,9 @@ def _size(rest: list[str]) -> SizeRequest:
     for peer in similar:
         _check_name(peer, "--similar")
     framework = _single(options, "--framework")
+    cluster = _single(options, "--cluster")
+    if cluster is not None:
+        _check_name(cluster, "--cluster")
     try:
         return SizeRequest(
             name=name,
@@ -207,6 +218,7 @@ def _size(rest: list[str]) -> SizeRequest:
             rps_high=high,
             similar=tuple(similar),
             critical="--critical" in options,
+            cluster=cluster,
         )
     except ValidationError as exc:
         error = exc.errors()[0]
@@ -223,7 +235,7 @@ def _proposal_id(text: str) -> str:
 
 
 def _check_name(name: str, what: str) -> None:
-    if len(name) > 63 or not DNS1123_LABEL.match(name):
+    if not is_dns1123(name):
         raise CommandError(
             f"{what} {name!r} is not a valid Kubernetes name: use 1-63 lower-case letters, "
             "digits and '-', starting and ending with a letter or digit"
