@@ -34,13 +34,21 @@ def _payload(marker: Path, field: str) -> str:
     return f"{{{{ lookup('pipe', 'id; touch {marker}-{field}') }}}}"
 
 
-def _renderer(settings: Settings, tmp_path: Path) -> AnsibleRenderer:
+def _renderer(
+    settings: Settings,
+    tmp_path: Path,
+    topology_key: str | None = None,
+    storage_class: str | None = None,
+) -> AnsibleRenderer:
     executor = settings.executor
+    classes = dict(executor.storage_classes)
+    if storage_class is not None:
+        classes["ceph"] = storage_class
     return AnsibleRenderer(
         executor.playbooks_dir,
         tmp_path / "runs",
-        topology_key=executor.topology_key,
-        storage_classes=executor.storage_classes,
+        topology_key=topology_key or executor.topology_key,
+        storage_classes=classes,
         check_inputs=False,
     )
 
@@ -58,7 +66,9 @@ def test_jinja_in_every_text_field_renders_literally(settings: Settings, tmp_pat
         labels={_payload(marker, "label-key"): _payload(marker, "label-value")},
     )
 
-    manifest = _renderer(settings, tmp_path).render(request, lambda _: None)
+    topology, storage = _payload(marker, "topology"), _payload(marker, "storage-class")
+    renderer = _renderer(settings, tmp_path, topology, storage)
+    manifest = renderer.render(request, lambda _: None)
 
     assert _ran(marker) == []
     docs = list(yaml.safe_load_all(manifest))
@@ -72,6 +82,8 @@ def test_jinja_in_every_text_field_renders_literally(settings: Settings, tmp_pat
     }
     claim = workload["spec"]["volumeClaimTemplates"][0]["spec"]
     assert claim["resources"]["requests"]["storage"] == values["storage_request"]
+    assert claim["storageClassName"] == storage
+    assert pod["spec"]["topologySpreadConstraints"][0]["topologyKey"] == topology
     assert pod["metadata"]["annotations"]["sizer.dev/proposal-id"] == values["proposal_id"]
     assert pod["metadata"]["labels"][_payload(marker, "label-key")] == _payload(
         marker, "label-value"
