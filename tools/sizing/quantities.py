@@ -94,7 +94,8 @@ def parse_quantity(text: str) -> Fraction:
 
 def _shown(text: str) -> str:
     """``text`` quoted for a message, cut short so hostile input cannot flood it."""
-    return repr(text) if len(text) <= MAX_LENGTH else repr(text[:MAX_LENGTH]) + "…"
+    shown = repr(text)
+    return shown if len(shown) <= 2 * MAX_LENGTH else shown[: 2 * MAX_LENGTH] + "…"
 
 
 def parse_cpu(text: str) -> float:
