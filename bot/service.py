@@ -79,7 +79,7 @@ S = ProposalState
 SYSTEM_ACTOR = "sizer"
 # (namespace, workload) → that workload's recent per-pod usage, or None without data.
 LiveUsage = Callable[[str, str], PeerProfile | None]
-PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+PROPOSAL_ID = re.compile(r"p-[0-9a-f]{8}\Z")
 RETRY_MEMORY_FACTOR = 1.5
 BUNDLED_HISTORY = Reason(
     field="confidence",
@@ -91,6 +91,8 @@ BUNDLED_HISTORY = Reason(
     "from the cluster.",
 )
 EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
+# ASCII digits only (str.isdigit takes "²"), and few enough that int() is cheap and bounded.
+_REPLICAS = re.compile(r"[0-9]{1,6}", re.ASCII)
 
 
 class ServiceError(Exception):
@@ -393,7 +395,7 @@ class ProposalService:
         self._store.set_message(proposal_id, message_ts)
 
     def get(self, proposal_id: str) -> Proposal:
-        found = self._store.get(proposal_id) if PROPOSAL_ID.match(proposal_id) else None
+        found = self._store.get(proposal_id) if PROPOSAL_ID.fullmatch(proposal_id) else None
         if found is None:
             raise NotFound(
                 f"no proposal {proposal_id!r}; proposal IDs look like p-1a2b3c4d (see the card)"
@@ -422,7 +424,7 @@ class ProposalService:
 
     def why(self, target: str) -> WhyAnswer:
         """The stored reasons behind a proposal or the workload's applied (or latest) one."""
-        if PROPOSAL_ID.match(target):
+        if PROPOSAL_ID.fullmatch(target):
             found = self.get(target)
             return WhyAnswer(found, found.state == S.APPLIED)
         namespace, _, name = target.rpartition("/")
@@ -991,7 +993,7 @@ def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:
     errors: dict[str, str] = {}
     text = {k: (values.get(k) or "").strip() for k in EDIT_FIELDS}
     replicas = 0
-    if not text["replicas"].isdigit() or int(text["replicas"]) < 1:
+    if not _REPLICAS.fullmatch(text["replicas"]) or int(text["replicas"]) < 1:
         errors["replicas"] = f"a whole number from 1 to {max_replicas}"
     elif int(text["replicas"]) > max_replicas:
         errors["replicas"] = f"at most {max_replicas} replicas here (1 to {max_replicas})"

@@ -311,7 +311,7 @@ class ClusterSettings(_Group):
     )
 
 
-_GIT_URL = re.compile(r"^(https://|ssh://|file:///|git@[\w.-]+:)\S+$")
+_GIT_URL = re.compile(r"\A(https://|ssh://|file:///|git@[\w.-]+:)\S+\Z")
 _PATH_FIELDS = frozenset({"cluster", "namespace", "name"})
 
 

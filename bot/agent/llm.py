@@ -5,6 +5,14 @@ bounded three ways: tool rounds (the graph's recursion limit), tool calls and wa
 tools refuse once either budget is spent, and the caller stops waiting at the deadline). When
 the endpoint fails, the thread gets a clear message and, if configured, the built-in planner's
 answer instead. A final answer quoting a number no tool returned is flagged, not trusted.
+
+What the endpoint can do wrong, and what the thread is told before the planner answers::
+
+    openai.APIConnectionError, APITimeoutError   "is not reachable"
+    openai.APIStatusError                        "answered HTTP N"
+    MalformedReply                               "answered HTTP 200 with something that is
+                                                  not a chat completion" (not JSON, no
+                                                  choices, a message of the wrong shape)
 """
 
 from __future__ import annotations
@@ -14,19 +22,21 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
 from langchain.agents import create_agent
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.tools import StructuredTool
 from langchain_openai import ChatOpenAI
 from langgraph.errors import GraphRecursionError
 from pydantic import SecretStr
 
 from bot.agent.answer import Answer
+from bot.agent.fence import redact
 from bot.agent.llm_timer import LLMTimer
 from bot.agent.memory import ThreadMemory, ThreadState
 from bot.agent.planner import Planner, clean
@@ -41,6 +51,55 @@ _PROPOSAL = re.compile(r"p-[0-9a-f]{8}")
 MALFORMED_RETRIES = 2
 
 
+class MalformedReply(Exception):
+    """The endpoint answered, but not with a chat completion (garbage, a wrong shape)."""
+
+
+def _malformed(exc: Exception) -> MalformedReply:
+    return MalformedReply(f"{type(exc).__name__}: {str(exc)[:160]}")
+
+
+class CheckedChatOpenAI(ChatOpenAI):
+    """``ChatOpenAI`` whose answers that cannot be read raise :class:`MalformedReply`.
+
+    Parsing a 200 that is not a chat completion fails deep inside the client and LangChain
+    with whatever error the shape happens to trip (JSONDecodeError, TypeError,
+    AttributeError, a pydantic error, ...). Turning all of them into one exception here, at the
+    model call, keeps the agent's error handling to the endpoint and nothing else.
+    """
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        try:
+            result = super()._generate(*args, **kwargs)
+        except openai.OpenAIError:
+            raise
+        except Exception as exc:  # any parse failure of the answer
+            raise _malformed(exc) from exc
+        if not any(_readable(g.message, g.generation_info) for g in result.generations):
+            raise MalformedReply("no message, tool call or finish reason in the answer")
+        return result
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        readable = False
+        try:
+            for chunk in super()._stream(*args, **kwargs):
+                readable = readable or _readable(chunk.message, chunk.generation_info)
+                yield chunk
+        except openai.OpenAIError:
+            raise
+        except Exception as exc:  # any parse failure of a chunk
+            raise _malformed(exc) from exc
+        if not readable:
+            raise MalformedReply("the stream ended without a message, tool call or finish reason")
+
+
+def _readable(message: BaseMessage, info: dict[str, Any] | None) -> bool:
+    """A real completion has content, a tool call, or at least says why it stopped."""
+    if message.content or (info or {}).get("finish_reason"):
+        return True
+    return isinstance(message, AIMessage) and bool(message.tool_calls or message.invalid_tool_calls)
+
+
 def chat_model(
     base_url: str,
     api_key: str,
@@ -51,7 +110,7 @@ def chat_model(
     max_retries: int = 1,
 ) -> ChatOpenAI:
     """``ChatOpenAI`` against an OpenAI-compatible endpoint; deterministic sampling."""
-    return ChatOpenAI(
+    return CheckedChatOpenAI(
         base_url=base_url,
         api_key=SecretStr(api_key),
         model=model,
@@ -164,6 +223,11 @@ class LlmAgent:
         except (openai.APIConnectionError, openai.APITimeoutError) as exc:
             LLM_ERRORS.labels("connection").inc()
             return self._down(f"is not reachable ({type(exc).__name__})", text, turn, state)
+        except (MalformedReply, openai.APIResponseValidationError) as exc:
+            log.warning("unreadable answer from %s: %s", self._endpoint, exc)
+            return self._down(
+                "answered HTTP 200 with something that is not a chat completion", text, turn, state
+            )
         except openai.APIStatusError as exc:
             LLM_ERRORS.labels("status").inc()
             why = f"answered HTTP {exc.status_code}"
@@ -221,10 +285,12 @@ class LlmAgent:
         if state.proposal_id:
             prompt += f"\n\nThis thread is about proposal `{state.proposal_id}`."
         graph = create_agent(self._model, tools, system_prompt=prompt)
+        # What people paste into a thread (a connection string, a token) is masked too.
         history: list[AnyMessage] = [
-            HumanMessage(m.text) if m.role == "user" else AIMessage(m.text) for m in state.messages
+            HumanMessage(redact(m.text)) if m.role == "user" else AIMessage(redact(m.text))
+            for m in state.messages
         ]
-        history.append(HumanMessage(text))
+        history.append(HumanMessage(redact(text)))
         messages: list[AnyMessage] = history
         final: AIMessage | None = None
         for _ in range(1 + MALFORMED_RETRIES):

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.agent.extract import extract
-from bot.agent.fence import fence, redact
+from bot.agent.fence import fence, redact, redact_data
 from bot.agent.ports import Cluster, History, NotFoundError, Proposals, ProposalView, Refused
 from bot.observability.metrics import AGENT_TOOL_CALLS
 from tools.catalog import PeerCatalog
@@ -52,7 +52,9 @@ class ToolResult(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
     def text(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True), default=str)
+        """What the model reads: the envelope as JSON, with anything secret-shaped masked."""
+        plain = json.loads(json.dumps(self.model_dump(exclude_none=True), default=str))
+        return json.dumps(redact_data(plain))
 
 
 # --- argument models ---------------------------------------------------------------------

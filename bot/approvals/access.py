@@ -36,18 +36,18 @@ from bot.approvals.models import Sizing
 from tools.sizing.models import Dns1123Label
 from tools.sizing.quantities import parse_cpu, parse_memory
 
-_USER = re.compile(r"^[UW][A-Z0-9]+$")
-_GROUP = re.compile(r"^S[A-Z0-9]+$")
+_USER = re.compile(r"\A[UW][A-Z0-9]+\Z")
+_GROUP = re.compile(r"\AS[A-Z0-9]+\Z")
 
 
 def _user(value: str) -> str:
-    if not _USER.match(value):
+    if not _USER.fullmatch(value):
         raise ValueError(f"{value!r} is not a Slack user ID (like U012ABC)")
     return value
 
 
 def _group(value: str) -> str:
-    if not _GROUP.match(value):
+    if not _GROUP.fullmatch(value):
         raise ValueError(f"{value!r} is not a Slack user group ID (like S0PLATFORM)")
     return value
 

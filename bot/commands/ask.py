@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 NAME = "ask"
 HELP = "ask Sizer in plain language, as in a Slack thread (the LLM if configured, else built-in)"
-_THREAD = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_THREAD = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
 MAX_TEXT = 4000
 
 

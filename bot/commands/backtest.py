@@ -37,7 +37,7 @@ LEARNING = "learning"
 # Defaults of tools.backtest.loop.LoopSettings, restated so --help imports no engine.
 DEFAULT_CHECK_EVERY_S = 6 * 3600
 DEFAULT_TICK_S = 3600
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+_DURATION = re.compile(r"\A(\d+(?:\.\d+)?)([mhd])\Z")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 NAME = "propose"
 HELP = "size a new service from similar services' history and print the proposal"
-_RPS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*$")
+_RPS = re.compile(r"\A\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*\Z")
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 NAME = "verify"
 HELP = "Check a deployed workload's requests and limits against its real usage (Prometheus)."
 
-_DURATION = re.compile(r"^(\d+)([mhd])$")
+_DURATION = re.compile(r"\A(\d+)([mhd])\Z")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 MAX_SINCE_S = 90 * 86400
 

@@ -3,6 +3,12 @@
 Each run gets a private data dir of its own, so concurrent renders never share artifacts or
 facts; the playbook is referenced by name from the configured playbooks directory. Task starts
 and failures are relayed to ``progress`` as they happen, so the Slack thread shows them live.
+
+User data never becomes code. Ansible evaluates Jinja in the variables it is given, so two
+barriers stand between a proposal and a template: the input check refuses anything that is not
+a name, a quantity or an image reference, and every string (keys included) is handed to the
+playbook tagged ``!unsafe``, which Ansible never templates. A field added later is covered by
+the second barrier whether or not anyone remembers to check it.
 """
 
 from __future__ import annotations
@@ -16,22 +22,40 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+import yaml
 
 from bot.executors.base import PrepareRequest, Progress
 from bot.executors.errors import StepFailed
 from bot.settings import ExecutorSettings
 from tools.sizing.quantities import QuantityError, parse_cpu, parse_memory
 
-__all__ = ["PLAYBOOK", "AnsibleRenderer", "render_variables"]
+__all__ = ["PLAYBOOK", "AnsibleRenderer", "render_variables", "unsafe_extravars"]
 
 PLAYBOOK = "render_workload.yml"
 STEP = "render"
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$")
-_LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_PROPOSAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_DNS1123_LABEL = re.compile(r"\A[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
+_IMAGE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}\Z")
+_LABEL_KEY = re.compile(r"\A([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?\Z")
+_LABEL_VALUE = re.compile(r"\A([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
+_PROPOSAL_ID = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+_PATH_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class _UnsafeDumper(yaml.SafeDumper):
+    """Dumps every string as ``!unsafe``, so Ansible never evaluates ``{{ }}`` or ``{% %}``."""
+
+
+def _represent_unsafe(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("!unsafe", str(value), style="'")
+
+
+_UnsafeDumper.add_representer(str, _represent_unsafe)
+
+
+def unsafe_extravars(variables: dict[str, Any]) -> str:
+    """``variables`` as an Ansible extra-vars YAML document with every string ``!unsafe``."""
+    return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
 
 
 def _check(request: PrepareRequest) -> None:
@@ -39,14 +63,14 @@ def _check(request: PrepareRequest) -> None:
     problems: list[str] = []
     for field in ("workload", "namespace"):
         value = getattr(request, field)
-        if not _DNS1123_LABEL.match(value):
+        if not _DNS1123_LABEL.fullmatch(value):
             problems.append(f"{field} {value!r} is not a DNS-1123 label")
-    if not _PROPOSAL_ID.match(request.proposal_id):
+    if not _PROPOSAL_ID.fullmatch(request.proposal_id):
         problems.append(f"proposal id {request.proposal_id!r} has unexpected characters")
-    if not _IMAGE.match(request.image):
+    if not _IMAGE.fullmatch(request.image):
         problems.append(f"image {request.image!r} is not an image reference")
     for key, value in request.labels.items():
-        if not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             problems.append(f"label {key}={value} is not a valid Kubernetes label")
     try:
         parse_cpu(request.cpu_request)
@@ -124,7 +148,11 @@ class AnsibleRenderer:
         topology_key: str = "kubernetes.io/hostname",
         storage_classes: dict[str, str] | None = None,
         playbook: str = PLAYBOOK,
+        check_inputs: bool = True,
     ) -> None:
+        """``check_inputs=False`` skips the input check; tests use it to show the second barrier
+        (every value reaches Ansible as unsafe) holds on its own."""
+        self.check_inputs = check_inputs
         self.playbooks_dir = playbooks_dir
         self.work_dir = work_dir
         self.topology_key = topology_key
@@ -141,29 +169,33 @@ class AnsibleRenderer:
         )
 
     def render(self, request: PrepareRequest, progress: Progress) -> str:
-        _check(request)
+        if self.check_inputs:
+            _check(request)
         if not (self.playbooks_dir / self.playbook).is_file():
             raise StepFailed(STEP, f"playbook {self.playbook} not found in {self.playbooks_dir}")
         storage_class = self.storage_classes.get(request.storage_backend)
         if storage_class is None:
             raise StepFailed(STEP, f"no storage class configured for {request.storage_backend}")
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        run_dir = Path(
-            tempfile.mkdtemp(
-                prefix=f"{request.proposal_id}-r{request.revision}-", dir=self.work_dir
-            )
-        )
+        # The id is only a hint in the directory name, never a path of its own.
+        hint = _PATH_UNSAFE.sub("_", request.proposal_id)[:40]
+        run_dir = Path(tempfile.mkdtemp(prefix=f"{hint}-r{request.revision}-", dir=self.work_dir))
         output = run_dir / "manifest.yaml"
         relay = _EventRelay(progress)
         variables = render_variables(
             request, topology_key=self.topology_key, storage_class=storage_class
         )
+        # ansible-runner passes env/extravars with -e @file; written here, not by the runner
+        # (which would dump plain JSON), so every value carries the !unsafe tag.
+        env_dir = run_dir / "env"
+        env_dir.mkdir()
+        extravars = {"workload": variables, "output_path": str(output)}
+        (env_dir / "extravars").write_text(unsafe_extravars(extravars), encoding="utf-8")
         result = ansible_runner.run(
             private_data_dir=str(run_dir),
             project_dir=str(self.playbooks_dir),
             playbook=self.playbook,
             inventory={"all": {"hosts": {"localhost": {"ansible_connection": "local"}}}},
-            extravars={"workload": variables, "output_path": str(output)},
             envvars=self._environment(),
             event_handler=relay,
             quiet=True,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 __all__ = ["GitError", "GitRepo"]
 
-_REF = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+_REF = re.compile(r"\A[A-Za-z0-9._/-]{1,200}\Z")
 
 
 class GitError(Exception):

@@ -35,7 +35,7 @@ was interrupted by a restart
 Example: `size items-api --language python --framework fastapi --rps 50-100 --similar \
 emailservice --namespace team-a`"""
 
-_RPS = re.compile(r"^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$")
+_RPS = re.compile(r"\A(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?\Z")
 _FLAGS_WITH_VALUE = (
     "--language",
     "--framework",
@@ -48,7 +48,7 @@ _FLAGS_WITH_VALUE = (
 _SWITCHES = ("--critical",)
 _OUTCOMES = ("applied", "failed", "rolled_back")
 _DASHES = str.maketrans({"\u2014": "--", "\u2013": "--"})
-_PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+_PROPOSAL_ID = re.compile(r"\Ap-[0-9a-f]{8}\Z")
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 
 

@@ -274,7 +274,10 @@ class Listeners:
 
     def on_approve(self, ack: Ack, body: Body) -> None:
         ack()
-        ref, user, channel, thread_ts = _click(body)
+        click = self._read_click(body)
+        if click is None:
+            return
+        ref, user, channel, thread_ts = click
         service, outbox = self.service, self.outbox
         located = _locator(body)
         progress = outbox.progress(channel, thread_ts)
@@ -325,7 +328,10 @@ class Listeners:
 
     def on_reject(self, ack: Ack, body: Body) -> None:
         ack()
-        ref, user, channel, thread_ts = _click(body)
+        click = self._read_click(body)
+        if click is None:
+            return
+        ref, user, channel, thread_ts = click
         located = _locator(body)
 
         def job() -> None:
@@ -340,7 +346,10 @@ class Listeners:
 
     def on_edit(self, ack: Ack, body: Body, client: WebClient) -> None:
         ack()
-        ref, user, channel, thread_ts = _click(body)
+        click = self._read_click(body)
+        if click is None:
+            return
+        ref, user, channel, thread_ts = click
         try:  # the trigger_id is valid for 3 s, so the form opens here, not on the pool
             proposal = self.service.editable(ref, user)
         except ServiceError as exc:
@@ -425,6 +434,26 @@ class Listeners:
             self.outbox.say(channel, wording.edited_text(done), thread_ts)
 
         self._later(job, channel, user, thread_ts)
+
+    def _read_click(self, body: Body) -> tuple[CardRef, str, str, str | None] | None:
+        """The click, or None after telling the person the button was damaged."""
+        try:
+            return _click(body)
+        except (ValueError, KeyError, TypeError, IndexError):
+            user = (body.get("user") or {}).get("id")
+            channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+                "channel_id"
+            )
+            log.warning("unreadable button value from %s in %s", user, channel)
+            if isinstance(user, str) and isinstance(channel, str):
+                self.outbox.tell(
+                    channel,
+                    user,
+                    "That button's data is damaged, so nothing was done. Use the buttons on "
+                    "the newest card, or `/sizer status ID`.",
+                    None,
+                )
+            return None
 
     def _refresh(self, ref: CardRef, located: Callable[[Proposal], Proposal]) -> None:
         """After a refused click, make the card show the real state again."""

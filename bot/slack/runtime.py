@@ -252,7 +252,14 @@ class Runtime:
             thread.start()
             self._threads.append(thread)
         if self.http:
-            self._server = SlackHTTPServer(self.app, host, port, probes=self.probes)
+            secret = self.settings.slack.signing_secret
+            self._server = SlackHTTPServer(
+                self.app,
+                host,
+                port,
+                probes=self.probes,
+                signing_secret=secret.get_secret_value() if secret is not None else None,
+            )
             self._threads.append(self._server.start())
             log.info("serving Slack HTTP events on %s:%d/slack/events", host, self._server.port)
         else:

@@ -46,6 +46,8 @@ class Turn:
     status: int = 200  # non-200: answer with an OpenAI error body
     error: str = ""
     delay_s: float = 0.0
+    raw: str | None = None  # answer 200 with exactly this body (garbage from a broken endpoint)
+    content_type: str = "application/json"
 
 
 @dataclass
@@ -74,6 +76,11 @@ class OpenAIEmulator:
 
     def fail(self, status: int, error: str = "scripted failure") -> OpenAIEmulator:
         self.script.append(Turn(status=status, error=error))
+        return self
+
+    def garbage(self, raw: str, content_type: str = "application/json") -> OpenAIEmulator:
+        """Answer HTTP 200 with ``raw`` as the body (or as the one event of a stream)."""
+        self.script.append(Turn(raw=raw, content_type=content_type))
         return self
 
     def stall(self, seconds: float, text: str = "late") -> OpenAIEmulator:
@@ -150,7 +157,9 @@ class OpenAIEmulator:
             error = {"message": turn.error, "type": "server_error", "code": str(turn.status)}
             self._json(handler, turn.status, {"error": error})
             return
-        if body.get("stream"):
+        if turn.raw is not None:
+            self._raw(handler, turn, bool(body.get("stream")))
+        elif body.get("stream"):
             self._stream(handler, turn, body)
         else:
             self._json(handler, 200, self._completion(turn))
@@ -222,6 +231,16 @@ class OpenAIEmulator:
         handler.wfile.write(b"data: [DONE]\n\n")
         handler.wfile.flush()
         handler.close_connection = True
+
+    @staticmethod
+    def _raw(handler: BaseHTTPRequestHandler, turn: Turn, stream: bool) -> None:
+        raw = turn.raw or ""
+        data = (f"data: {raw}\n\ndata: [DONE]\n\n" if stream else raw).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream" if stream else turn.content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     @staticmethod
     def _json(handler: BaseHTTPRequestHandler, code: int, payload: Body) -> None:

@@ -136,3 +136,42 @@ def test_integer_with_suffix(number: int, suffix: str) -> None:
         "Gi": Fraction(2**30),
     }[suffix]
     assert parse_quantity(f"{number}{suffix}") == number * factor
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("9" * 400, "too long"),
+        ("1" * 5000 + "Mi", "too long"),
+        ("1" * 10_000, "too long"),
+        ("²", "not a Kubernetes quantity"),
+        ("٣Mi", "not a Kubernetes quantity"),  # an Arabic-Indic digit: \d would take it
+        ("1Mi\n", "not a Kubernetes quantity"),
+        ("250m\n", "not a Kubernetes quantity"),
+        ("1e9999", "not a Kubernetes quantity"),
+        ("9" * 30, "too large"),
+        ("8Ei", "too large"),
+        ("9.3E", "too large"),
+    ],
+)
+def test_hostile_quantities_are_refused_with_a_bounded_message(text: str, fragment: str) -> None:
+    for parse in (parse_quantity, parse_cpu, parse_memory):
+        with pytest.raises(QuantityError, match=fragment) as caught:
+            parse(text)
+        assert len(str(caught.value)) < 200
+
+
+def test_the_largest_quantity_still_parses() -> None:
+    assert parse_memory("7Ei") == 7 * 2**60
+    assert parse_cpu("9223372036854775807") == float(2**63 - 1)
+
+
+@given(st.text(max_size=60))
+def test_any_text_parses_or_raises_quantity_error(text: str) -> None:
+    for parse in (parse_cpu, parse_memory):
+        try:
+            value = parse(text)
+        except QuantityError as exc:
+            assert len(str(exc)) < 200
+        else:
+            assert 0 <= value <= 2**63 - 1

@@ -6,6 +6,7 @@ errors, ``history`` the builders of the sizing engine's inputs.
 
 from tools.prometheus.client import (
     EmptyResult,
+    MalformedResponse,
     MissingMetric,
     NoData,
     PartialData,
@@ -27,6 +28,7 @@ from tools.prometheus.queries import MetricSchema
 
 __all__ = [
     "EmptyResult",
+    "MalformedResponse",
     "MetricSchema",
     "MissingMetric",
     "NoData",

@@ -5,6 +5,7 @@ Exceptions::
     PrometheusError                 anything that went wrong talking to Prometheus
     ├── PrometheusUnreachable       no answer at the URL (temporary: check the URL, retry)
     ├── QueryFailed                 Prometheus refused or failed the query (e.g. timeout)
+    ├── MalformedResponse           an answer that is not a query result of the expected shape
     └── NoData                      the query worked but the data is not there (permanent)
         ├── MissingMetric           a metric has no series at all: its exporter is not scraped
         ├── EmptyResult             the metric exists, but not for this workload or window
@@ -16,12 +17,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from urllib3.util.retry import Retry
 
 from tools.prometheus import queries
@@ -40,6 +42,17 @@ class PrometheusUnreachable(PrometheusError):
 
 class QueryFailed(PrometheusError):
     """Prometheus answered with an error status."""
+
+
+class MalformedResponse(PrometheusError):
+    """Something answered at the URL, but not with a Prometheus query result of that type."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(
+            f"Prometheus at {url} answered with something that is not a query result "
+            f"({detail}); check PROMETHEUS_URL points at Prometheus itself"
+        )
+        self.url = url
 
 
 class NoData(PrometheusError):
@@ -61,6 +74,36 @@ class EmptyResult(NoData):
 
 class PartialData(NoData):
     """Some series are there and others are not; the message names what is missing."""
+
+
+def _sample_value(value: object) -> float:
+    """Prometheus sends sample values as strings ("1.5", "NaN", "+Inf"); some lookalikes send
+    plain numbers. Anything else (null, a bool, a list) is not a sample."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a sample value must be a number or a numeric string")
+    return float(value)
+
+
+_Value = Annotated[float, BeforeValidator(_sample_value)]
+_Sample = tuple[float, _Value]
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(strict=False, frozen=True)
+
+    metric: dict[str, str]
+
+
+class _InstantItem(_Item):
+    value: _Sample
+
+
+class _RangeItem(_Item):
+    values: list[_Sample] = Field(min_length=1)
+
+
+_INSTANT = TypeAdapter(list[_InstantItem])
+_RANGE = TypeAdapter(list[_RangeItem])
 
 
 @dataclass(frozen=True)
@@ -111,39 +154,51 @@ class PrometheusClient:
             raise PrometheusUnreachable(self.url, type(exc).__name__) from None
         except PrometheusApiClientException as exc:
             raise QueryFailed(f"Prometheus rejected a query: {exc}") from None
+        except requests.exceptions.JSONDecodeError:
+            raise MalformedResponse(self.url, "the body is not JSON") from None
         except requests.exceptions.RequestException as exc:  # e.g. a URL without http://
             raise PrometheusUnreachable(self.url, f"{type(exc).__name__}: {exc}") from None
-        return list(result)
+        except (KeyError, TypeError, ValueError) as exc:  # JSON, but no data.result in it
+            raise MalformedResponse(self.url, f"no data.result ({type(exc).__name__})") from None
+        if not isinstance(result, list):
+            raise MalformedResponse(self.url, f"data.result is a {type(result).__name__}")
+        return result
+
+    def _typed(self, adapter: TypeAdapter[list[Any]], items: list[Any], kind: str) -> list[Any]:
+        try:
+            return adapter.validate_python(items)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise MalformedResponse(self.url, f"not {kind}: {where}: {first['msg']}") from None
 
     def instant(self, promql: str, at: float | None = None) -> list[Series]:
         """Instant vector: one sample per series at ``at`` (default now)."""
         stamp = time.time() if at is None else at
-        out = []
-        for item in self._query(promql, stamp):
-            ts, value = item["value"]
-            out.append(
-                Series(
-                    dict(item["metric"]),
-                    np.array([float(ts)], dtype=np.float64),
-                    np.array([float(value)], dtype=np.float64),
-                )
+        items: list[_InstantItem] = self._typed(
+            _INSTANT, self._query(promql, stamp), "an instant vector"
+        )
+        return [
+            Series(
+                dict(item.metric),
+                np.array([item.value[0]], dtype=np.float64),
+                np.array([item.value[1]], dtype=np.float64),
             )
-        return out
+            for item in items
+        ]
 
     def samples(self, promql: str, at: float | None = None) -> list[Series]:
         """Range vector: every raw sample of each series (``metric{...}[window]``)."""
         stamp = time.time() if at is None else at
-        out = []
-        for item in self._query(promql, stamp):
-            values = item.get("values", [])
-            out.append(
-                Series(
-                    dict(item["metric"]),
-                    np.array([float(t) for t, _ in values], dtype=np.float64),
-                    np.array([float(v) for _, v in values], dtype=np.float64),
-                )
+        items: list[_RangeItem] = self._typed(_RANGE, self._query(promql, stamp), "a range vector")
+        return [
+            Series(
+                dict(item.metric),
+                np.array([t for t, _ in item.values], dtype=np.float64),
+                np.array([v for _, v in item.values], dtype=np.float64),
             )
-        return out
+            for item in items
+        ]
 
     def scalar_by(self, promql: str, at: float | None, *keys: str) -> dict[tuple[str, ...], float]:
         """Instant query as a mapping from the ``keys`` labels to the value."""

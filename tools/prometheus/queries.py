@@ -59,10 +59,10 @@ WINDOW_S = 300
 # cAdvisor also reports the pod cgroup (container="") and the pause container.
 CONTAINERS_ONLY = 'container!="",container!="POD"'
 
-_METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_METRIC_NAME = re.compile(r"\A[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+_LABEL_NAME = re.compile(r"\A[a-zA-Z_][a-zA-Z0-9_]*\Z")
 # Kubernetes label values (``web.go``, ``spring-boot``): 63 characters of [A-Za-z0-9._-].
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+_LABEL_VALUE = re.compile(r"\A([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)\Z")
 
 
 class MetricSchema(BaseModel):
@@ -87,14 +87,14 @@ class MetricSchema(BaseModel):
     @field_validator("request_rate_metric")
     @classmethod
     def _metric_name(cls, value: str) -> str:
-        if not _METRIC_NAME.match(value):
+        if not _METRIC_NAME.fullmatch(value):
             raise ValueError(f"{value!r} is not a Prometheus metric name")
         return value
 
     @field_validator("app_label", "language_label", "framework_label", "kind_label", "team_label")
     @classmethod
     def _label_name(cls, value: str) -> str:
-        if not _LABEL_NAME.match(value) or value.startswith("__"):
+        if not _LABEL_NAME.fullmatch(value) or value.startswith("__"):
             raise ValueError(f"{value!r} is not a Prometheus label name")
         return value
 
@@ -113,14 +113,14 @@ def escape_label_value(value: str) -> str:
 
 def matcher(label: str, value: str) -> str:
     """``label="value"`` for a DNS-1123 value; anything else raises ValueError before sending."""
-    if not _LABEL_NAME.match(label):
+    if not _LABEL_NAME.fullmatch(label):
         raise ValueError(f"{label!r} is not a Prometheus label name")
     return f'{label}="{escape_label_value(check_dns1123(value))}"'
 
 
 def check_label_value(value: str) -> str:
     """Reject what Kubernetes would reject as a label value, with the rule in the message."""
-    if not _LABEL_VALUE.match(value):
+    if not _LABEL_VALUE.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a Kubernetes label value: 1-63 letters, digits, '-', '_' or '.', "
             "starting and ending with a letter or digit"
@@ -130,7 +130,7 @@ def check_label_value(value: str) -> str:
 
 def value_matcher(label: str, value: str) -> str:
     """Like :func:`matcher` for label values that may hold '.' or '_' (e.g. a framework)."""
-    if not _LABEL_NAME.match(label):
+    if not _LABEL_NAME.fullmatch(label):
         raise ValueError(f"{label!r} is not a Prometheus label name")
     return f'{label}="{escape_label_value(check_label_value(value))}"'
 

@@ -10,7 +10,10 @@ The grammar is the one of ``k8s.io/apimachinery/pkg/api/resource``::
 
 Values are parsed into :class:`fractions.Fraction` so ``0.1`` and ``100m`` compare equal and
 no float rounding leaks into a manifest. Negative quantities are rejected: no request or limit
-can be negative.
+can be negative. Input is bounded before any arithmetic: digits are ASCII only, the text is at
+most :data:`MAX_LENGTH` characters and the value at most :data:`MAX_VALUE` (Kubernetes keeps
+quantities as 64-bit integers), so hostile input is a :class:`QuantityError`, never an
+overflow or a huge number.
 """
 
 from __future__ import annotations
@@ -42,11 +45,16 @@ _DECIMAL = {
     "E": Fraction(10**18),
 }
 _QUANTITY = re.compile(
-    r"^(?P<sign>[+-]?)(?P<number>\d+(?:\.\d*)?|\.\d+)"
-    r"(?:(?P<binary>Ki|Mi|Gi|Ti|Pi|Ei)|(?P<exp>[eE][+-]?\d+)|(?P<decimal>[numkMGTPE]?))$"
+    r"(?P<sign>[+-]?)(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+    r"(?:(?P<binary>Ki|Mi|Gi|Ti|Pi|Ei)|(?P<exp>[eE][+-]?[0-9]{1,3})|(?P<decimal>[numkMGTPE]?))",
+    re.ASCII,
 )
 # Exponents beyond this are far outside any real resource and would make Fraction huge.
 _MAX_EXPONENT = 30
+MAX_LENGTH = 40
+"""Longest quantity text accepted; ``0.000000001`` or ``9223372036854775807`` fit easily."""
+MAX_VALUE = Fraction(2**63 - 1)
+"""Largest amount (cores or bytes) accepted: what a Kubernetes quantity can hold."""
 
 
 class QuantityError(ValueError):
@@ -57,10 +65,15 @@ def parse_quantity(text: str) -> Fraction:
     """Parse any Kubernetes quantity (``250m``, ``1.5``, ``512Mi``, ``1e3``) into a Fraction."""
     if not isinstance(text, str):
         raise QuantityError(f"quantity must be a string, got {type(text).__name__}")
-    match = _QUANTITY.match(text.strip())
-    if match is None or text.strip() != text:
+    if len(text) > MAX_LENGTH:
         raise QuantityError(
-            f"{text!r} is not a Kubernetes quantity; use forms like 250m, 0.5, 512Mi or 1G"
+            f"{_shown(text)} is too long for a quantity ({len(text)} characters, "
+            f"at most {MAX_LENGTH})"
+        )
+    match = _QUANTITY.fullmatch(text)
+    if match is None:
+        raise QuantityError(
+            f"{_shown(text)} is not a Kubernetes quantity; use forms like 250m, 0.5, 512Mi or 1G"
         )
     number = Fraction(match["number"]) if match["number"] != "." else Fraction(0)
     if match["binary"]:
@@ -68,20 +81,30 @@ def parse_quantity(text: str) -> Fraction:
     elif match["exp"]:
         exponent = int(match["exp"][1:])
         if abs(exponent) > _MAX_EXPONENT:
-            raise QuantityError(f"{text!r} has an exponent outside ±{_MAX_EXPONENT}")
+            raise QuantityError(f"{_shown(text)} has an exponent outside ±{_MAX_EXPONENT}")
         value = number * Fraction(10) ** exponent
     else:
         value = number * _DECIMAL[match["decimal"] or ""]
     if match["sign"] == "-" and value != 0:
-        raise QuantityError(f"{text!r} is negative; requests and limits must be >= 0")
+        raise QuantityError(f"{_shown(text)} is negative; requests and limits must be >= 0")
+    if value > MAX_VALUE:
+        raise QuantityError(f"{_shown(text)} is too large; at most {MAX_VALUE} (2^63-1)")
     return value
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted for a message, cut short so hostile input cannot flood it."""
+    shown = repr(text)
+    return shown if len(shown) <= 2 * MAX_LENGTH else shown[: 2 * MAX_LENGTH] + "…"
 
 
 def parse_cpu(text: str) -> float:
     """CPU quantity to cores (``250m`` → 0.25). Below 1 millicore Kubernetes cannot express it."""
     value = parse_quantity(text)
     if value != 0 and value < Fraction(1, 1000):
-        raise QuantityError(f"{text!r} is below 1m, the smallest CPU amount Kubernetes accepts")
+        raise QuantityError(
+            f"{_shown(text)} is below 1m, the smallest CPU amount Kubernetes accepts"
+        )
     return float(value)
 
 
@@ -89,7 +112,7 @@ def parse_memory(text: str) -> int:
     """Memory quantity to bytes (``512Mi`` → 536870912); fractional bytes are rejected."""
     value = parse_quantity(text)
     if value.denominator != 1:
-        raise QuantityError(f"{text!r} is not a whole number of bytes")
+        raise QuantityError(f"{_shown(text)} is not a whole number of bytes")
     return int(value)
 
 

@@ -20,7 +20,8 @@ __all__ = [
     "is_dns1123",
 ]
 
-DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Anchored as well, so a stray .match() or .search() cannot accept a prefix or a trailing \n.
+DNS1123_LABEL = re.compile(r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
 Language = Literal["go", "java", "python", "nodejs", "csharp", "cpp", "ruby", "php", "rust"]
 LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
 Kind = Literal["http", "grpc", "gateway", "frontend", "worker", "vm"]
