@@ -18,15 +18,27 @@ from bot.executors.base import Progress
 from bot.service import NotFound, ProposalService, ServiceError
 from bot.slack import blocks
 from bot.slack.responder import Reply
+from tools.plain_why import Edit, Numbers, edits_between
 from tools.propose import SizeRequest
 
-__all__ = ["AgentResponder", "ServiceProposals", "view_of"]
+__all__ = ["AgentResponder", "ServiceProposals", "edits_of", "view_of"]
+
+
+def edits_of(proposal: Proposal) -> list[Edit]:
+    """Who changed which number from what, along the proposal's revisions."""
+    return edits_between(
+        (r.number, f"<@{r.author}>", Numbers(**r.sizing.model_dump())) for r in proposal.revisions
+    )
 
 
 def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = ()) -> ProposalView:
     sizing = proposal.current.sizing
     change = proposal.current.change
+    request = proposal.request or {}
     return ProposalView(
+        image=request.get("image"),
+        language=request.get("language"),
+        edits=tuple(e.sentence() for e in edits_of(proposal)),
         id=proposal.id,
         workload=proposal.workload,
         namespace=proposal.namespace,

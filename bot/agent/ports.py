@@ -50,6 +50,10 @@ class ProposalView(BaseModel):
     plan_summary: str = ""
     preflight: tuple[str, ...] = ()
     trail: tuple[str, ...] = ()
+    image: str | None = None
+    language: str | None = None
+    # Who changed which number from what, oldest first, in plain words.
+    edits: tuple[str, ...] = ()
 
 
 class Proposals(Protocol):

@@ -19,9 +19,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.agent.extract import extract
 from bot.agent.fence import fence, redact
 from bot.agent.ports import Cluster, History, NotFoundError, Proposals, ProposalView, Refused
+from tools.asking import Load, LoadError, find_load, resolve_peer
 from tools.catalog import PeerCatalog
 from tools.kube import KubeReadError
 from tools.prometheus import NoData, PrometheusError
@@ -93,21 +93,18 @@ class WorkloadArgs(_Args):
     since_hours: float = Field(24, gt=0, le=MAX_HISTORY_H)
 
 
-class SizeArgs(_Args):
-    """What a new service needs to be sized; the load estimate is essential."""
+# A new service's size request: the tool arguments are the request model itself.
+SizeArgs = SizeRequest
 
-    name: Dns1123Label = Field(description="the new workload's name (DNS-1123 label)")
+
+class MatchArgs(_Args):
+    query: str = Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        description="how the person named a service: 'the cart service', 'cart-svc'",
+    )
     namespace: Dns1123Label = "default"
-    language: Language | None = None
-    framework: str | None = Field(None, max_length=63, pattern=r"^[a-z0-9][a-z0-9.+_-]*$")
-    kind: Kind = "http"
-    rps_low: float = Field(ge=0, le=1_000_000, description="expected requests/s, low end")
-    rps_high: float = Field(ge=0, le=1_000_000, description="expected requests/s, peak")
-    similar: list[Dns1123Label] = Field(default_factory=list, max_length=10)
-    critical: bool = False
-
-    def request(self) -> SizeRequest:
-        return SizeRequest(**self.model_dump() | {"similar": tuple(self.similar)})
 
 
 class TargetArgs(_Args):
@@ -161,13 +158,15 @@ class Turn:
     clock: Callable[[], float] = time.monotonic
     # What the people in the thread wrote; sizing refuses a load none of them stated.
     said: str | None = None
+    # This message's own text, as cleaned for reading.
+    text: str = ""
 
 
 @dataclass(frozen=True)
 class AgentTool:
     name: str
     description: str
-    args: type[_Args]
+    args: type[BaseModel]
     run: Callable[[Any, Turn], ToolResult]
 
 
@@ -183,7 +182,7 @@ def _mem(num_bytes: float | None) -> str | None:
 
 
 def _reason(r: Reason) -> dict[str, Any]:
-    return {"field": r.field, "text": r.text, "peers": list(r.peers)}
+    return r.model_dump(mode="json", exclude={"margin"})
 
 
 def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
@@ -199,7 +198,10 @@ def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
         "memory_request": p.memory_request,
         "memory_limit": p.memory_limit,
         "confidence": round(p.confidence, 2),
+        "image": p.image,
     }
+    if p.edits:
+        data["edits"] = list(p.edits)
     if p.preflight:
         data["does_not_fit"] = list(p.preflight)
     if detail:
@@ -207,25 +209,41 @@ def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
     return data
 
 
-def unstated_load(args: SizeArgs, turn: Turn) -> str | None:
+def unstated_load(args: SizeRequest, turn: Turn) -> str | None:
     """Why the load in ``args`` cannot be used: nobody in the thread stated it (else None)."""
-    if turn.said is None:
+    load = args.load()
+    if turn.said is None or load is None:
         return None
-    stated = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", turn.said)}
-    found = extract(turn.said)
-    stated |= {v for v in (found.rps_low, found.rps_high) if v is not None}
-    if args.rps_high in stated and args.rps_low in stated | {0.0}:
+    low, high, unit = load
+    found = stated_load(turn.said)
+    stated = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", turn.said)}
+    stated |= {v * 1000 for v in stated}
+    if found is not None:
+        stated |= {found.low, found.high}
+    if high in stated and low in stated | {0.0}:
         return None
-    if found.rps_high is None:
+    word = "requests" if unit == "rps" else "messages"
+    if found is None:
         return (
             "nobody in this thread has stated the expected load; do not guess: ask one short "
-            "question, e.g. 'Roughly how many requests per second will it handle?'"
+            f"question, e.g. 'Roughly how many {word} per second will it handle?'"
         )
     return (
-        f"the load {args.rps_low:g}-{args.rps_high:g} req/s is not what was said; use the "
-        f"stated numbers (a single number is both rps_low and rps_high), e.g. "
-        f"{found.rps_low:g}-{found.rps_high:g}"
+        f"the load {low:g}-{high:g} {word}/s is not what was said; use the stated numbers "
+        f"(a single number is both low and high), e.g. {found.low:g}-{found.high:g}"
     )
+
+
+def stated_load(said: str) -> Load | None:
+    """The load the thread states, in the message or on any one line (answers come alone)."""
+    for text, bare in ((said, False), *((line, True) for line in said.splitlines())):
+        try:
+            found = find_load(text, bare=bare)
+        except LoadError:
+            continue
+        if found is not None:
+            return found
+    return None
 
 
 # --- the tools ---------------------------------------------------------------------------
@@ -314,6 +332,13 @@ class Toolset:
                 "Existing services most like a description, with their per-pod usage.",
                 SimilarArgs,
                 self.find_similar,
+            ),
+            AgentTool(
+                "match_service",
+                "Which known service a loosely named one is ('the cart service' → cartservice);"
+                " several choices when it is ambiguous: then ask the person which one.",
+                MatchArgs,
+                self.match_service,
             ),
             AgentTool(
                 "usage_history",
@@ -415,6 +440,7 @@ class Toolset:
                 "cpu_limit": _cpu(w.cpu_limit),
                 "memory_request": _mem(w.memory_request),
                 "memory_limit": _mem(w.memory_limit),
+                "image": w.image,
             }
             if w.annotations:
                 text = "\n".join(f"{k}: {v}" for k, v in w.annotations.items())
@@ -485,6 +511,27 @@ class Toolset:
             params={"source": catalog.source},
         )
 
+    def known_services(self, namespace: str) -> tuple[list[str], dict[str, str]]:
+        """Names the history and the namespace know, and images of running workloads."""
+        names = list(self._catalog().names())
+        images: dict[str, str] = {}
+        if self.caps.cluster is not None:
+            try:
+                running = self.caps.cluster.workloads(namespace)
+            except KubeReadError:
+                running = []
+            names += [w.name for w in running]
+            images = {w.name: w.image for w in running if w.image}
+        return names, images
+
+    def match_service(self, args: MatchArgs, turn: Turn) -> ToolResult:
+        names, _ = self.known_services(args.namespace)
+        match = resolve_peer(args.query, names)
+        data = {"query": match.query, "name": match.name, "choices": list(match.choices)}
+        if match.name is None and not match.choices:
+            return ToolResult(status="no_data", error=f"no known service matches {args.query!r}")
+        return ToolResult(status="ok", data=data)
+
     def usage_history(self, args: WorkloadArgs, turn: Turn) -> ToolResult:
         if self.caps.history is None:
             return ToolResult(status="no_data", error="no metrics source (set PROMETHEUS_URL)")
@@ -513,7 +560,7 @@ class Toolset:
         unsaid = unstated_load(args, turn)
         if unsaid:
             return ToolResult(status="error", error=unsaid)
-        request = args.request()
+        request = args
         catalog = self._catalog()
         rec = propose(request, catalog, self.caps.policy, self.caps.coldstart)
         return ToolResult(
@@ -558,7 +605,7 @@ class Toolset:
         unsaid = unstated_load(args, turn)
         if unsaid:
             return ToolResult(status="error", error=unsaid)
-        p = self._desk().size(args.request(), turn.user, turn.channel, turn.thread_ts)
+        p = self._desk().size(args, turn.user, turn.channel, turn.thread_ts)
         turn.new_card = p.id
         return ToolResult(
             status="approval_required",

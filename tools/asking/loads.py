@@ -78,8 +78,8 @@ def parse_range(text: str, what: str = "--rps") -> tuple[float, float]:
     )
     if match is None:
         raise LoadError(
-            f"{what} {text!r}: give a plain number (80, 2000 or 2k) or a range (50-100); "
-            "no exponents or other separators"
+            f"{what} {text!r}: give a number (80) or a range (50-100), written plainly "
+            "(2000, 2,000 or 2k; no exponents)"
         )
     low = parse_amount(match[1], match[2])
     high = parse_amount(match[3], match[4]) if match[3] else low
