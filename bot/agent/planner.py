@@ -214,6 +214,9 @@ class Planner:
         if wanted.problems:
             state.pending = wanted.model_copy(update={"problems": ()})
             return wanted.problems[0]
+        missing = wanted.missing()
+        if missing:
+            return self._ask(missing[0], wanted, state)
         notes: list[str] = []
         resolved: list[str] = []
         namespace = wanted.namespace or "default"
@@ -221,7 +224,7 @@ class Planner:
             if state.choice_for == query or query in state.choices:
                 resolved.append(query)
                 continue
-            match = self._call(turn, "match_service", {"query": query, "namespace": namespace})
+            match = self._call(turn, "match_service", {"service": query, "namespace": namespace})
             if match.status != "ok":
                 notes.append(f"no known service is called {query!r}, so I sized from the peers "
                              "most like it")
@@ -238,9 +241,6 @@ class Planner:
                 notes.append(f"using {name} as the similar service (for “{query}”)")
         wanted = wanted.model_copy(update={"similar": tuple(dict.fromkeys(resolved))})
         state.choices, state.choice_for = [], None
-        missing = wanted.missing()
-        if missing:
-            return self._ask(missing[0], wanted, state)
         if wanted.image is None:
             image = self._existing_image(wanted, turn)
             if image is None:

@@ -98,7 +98,7 @@ SizeArgs = SizeRequest
 
 
 class MatchArgs(_Args):
-    query: str = Field(
+    service: str = Field(
         min_length=1,
         max_length=80,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
@@ -526,10 +526,10 @@ class Toolset:
 
     def match_service(self, args: MatchArgs, turn: Turn) -> ToolResult:
         names, _ = self.known_services(args.namespace)
-        match = resolve_peer(args.query, names)
+        match = resolve_peer(args.service, names)
         data = {"query": match.query, "name": match.name, "choices": list(match.choices)}
         if match.name is None and not match.choices:
-            return ToolResult(status="no_data", error=f"no known service matches {args.query!r}")
+            return ToolResult(status="no_data", error=f"no known service matches {args.service!r}")
         return ToolResult(status="ok", data=data)
 
     def usage_history(self, args: WorkloadArgs, turn: Turn) -> ToolResult:

@@ -169,7 +169,8 @@ def _list_end(tail: str) -> int:
     """Where a list of peers ("X, Y and Z") ends: at a number, a clause, or the sentence."""
     stop = re.search(
         r"[.;!?()]|\s(?:in|at|with|doing|on|for|which|that|but|it|its|it's|handling|about)\s"
-        r"|,?\s*~?\d|,\s*(?:a|an|the|it|its|it's|python|java|go|node|written|needs?)\b",
+        r"|,?\s*~?\d|,\s*(?:a|an|the|it|its|it's|python|java|go|node|written|needs?|image|port"
+        r"|probe|namespace|ns|critical|tier|listens|health|readiness)\b|\s--",
         tail,
         re.I,
     )
