@@ -17,7 +17,7 @@ from bot.approvals.models import Proposal
 from bot.executors.base import Progress
 from bot.service import NotFound, ProposalService, ServiceError
 from bot.slack import blocks
-from bot.slack.responder import Reply
+from bot.slack.responder import Reply, why_chart
 from tools.plain_why import Edit, Numbers, edits_between
 from tools.propose import SizeRequest
 
@@ -134,4 +134,14 @@ class AgentResponder:
         if answer.changed is not None:
             changed = self._service.get(answer.changed)
             return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK), changed=changed)
-        return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK))
+        text = blocks.clip(answer.text, blocks.MAX_FALLBACK)
+        if answer.choices:
+            return Reply(text=text, blocks=blocks.choice_blocks(answer.text, answer.choices))
+        if answer.explained is not None:
+            proposal = self._service.get(answer.explained)
+            return Reply(
+                text=text,
+                image=why_chart(self._service, proposal),
+                image_name=f"why-{proposal.workload}.png",
+            )
+        return Reply(text=text)

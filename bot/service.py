@@ -140,6 +140,12 @@ def sizing_of(rec: Recommendation) -> Sizing:
     )
 
 
+def container_of(request: Mapping[str, object]) -> dict[str, object]:
+    """The container settings a size request carries into the rendered manifest."""
+    keys = ("image", "port", "probe_path")
+    return {k: request[k] for k in keys if request.get(k) is not None}
+
+
 def _quiet(_: str) -> None:
     return None
 
@@ -199,7 +205,15 @@ class ProposalService:
         sizing = sizing_of(rec)
         progress("Rendering the manifest and planning the change…")
         revision = self._revision(
-            proposal_id, 1, request.name, request.namespace, sizing, requester, "sized", now
+            proposal_id,
+            1,
+            request.name,
+            request.namespace,
+            sizing,
+            requester,
+            "sized",
+            now,
+            container=container_of(request.model_dump(mode="json")),
         )
         proposal = Proposal(
             id=proposal_id,
@@ -229,8 +243,10 @@ class ProposalService:
         author: str,
         note: str,
         now: float,
+        container: Mapping[str, object] | None = None,
     ) -> Revision:
         request = PrepareRequest(
+            **(container or {}),
             proposal_id=proposal_id,
             revision=number,
             workload=workload,
@@ -397,7 +413,15 @@ class ProposalService:
         changes = sizing.changes_from(seen.current.sizing)
         note = f"edited by <@{actor}>: " + ", ".join(changes)
         revision = self._revision(
-            seen.id, seen.revision + 1, seen.workload, seen.namespace, sizing, actor, note, now
+            seen.id,
+            seen.revision + 1,
+            seen.workload,
+            seen.namespace,
+            sizing,
+            actor,
+            note,
+            now,
+            container=container_of(seen.request),
         )
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)

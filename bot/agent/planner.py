@@ -50,6 +50,7 @@ _WORKLOADS = re.compile(r"\b(workloads|what runs|running)\b")
 _TOPIC_WORDS = {"memory": "memory", "mem ": "memory", "ram": "memory", "cpu": "cpu",
                 "replica": "replicas", "pods": "replicas"}
 _TOPICS = {"memory", "cpu", "replicas", "so", "much", "many", "high", "low", "detail"}
+_SIZE_INTENT = re.compile(r"\b(?:size|sizing|resize|resources\s+for)\b", re.I)
 _NO_IMAGE = re.compile(r"\b(?:no|none|skip|later|not\s+yet|don'?t\s+know|tbd)\b", re.I)
 _REVISE = re.compile(r"\b(actually|instead|make\s+(?:that|it)|change|correction|sorry|rather"
                      r"|no,|update)\b", re.I)
@@ -141,7 +142,7 @@ class Planner:
         if lowered.strip(" .!") in ("start over", "forget it", "cancel", "never mind"):
             state.pending, state.asked, state.asked_times = None, None, {}
             return "Starting afresh. What would you like me to size?"
-        if verb in _SIZE_VERBS:
+        if verb in _SIZE_VERBS or (_SIZE_INTENT.search(lowered) and state.pending is None):
             state.pending, state.asked, state.asked_times = None, None, {}
             return self._size(read(text), turn, state)
         if _APPROVE.search(lowered):

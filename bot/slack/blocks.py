@@ -12,6 +12,7 @@ from typing import Any
 from bot.approvals.audit import AuditEntry
 from bot.approvals.models import CardRef, Proposal, ProposalState
 from bot.service import WhyAnswer
+from tools.plain_why import Numbers, edits_between, plain_why
 from tools.sizing.models import Reason
 
 Block = dict[str, Any]
@@ -24,6 +25,8 @@ MAX_HEADER = 150
 MAX_FALLBACK = 3000
 TOP_REASONS = 4
 APPROVE, EDIT, REJECT = "sizer_approve", "sizer_edit", "sizer_reject"
+CHOOSE = "sizer_choose"  # action ids CHOOSE-0, CHOOSE-1…: one button per offered service
+MAX_CHOICES = 5
 EDIT_VIEW = "sizer_edit_submit"
 
 _STATE_WORDS = {
@@ -124,6 +127,7 @@ def proposal_card(proposal: Proposal) -> list[Block]:
             f"`{proposal.id}`"
         ),
         section(sizing_table(proposal)),
+        section(_image_line(proposal)),
     ]
     why = _top_reasons(proposal)
     if why:
@@ -207,8 +211,40 @@ def card_text(proposal: Proposal) -> str:
     )
 
 
-def why_blocks(answer: WhyAnswer) -> list[Block]:
-    """Every stored reason, word for word, then the edits people made."""
+def _image_line(proposal: Proposal) -> str:
+    request = proposal.request or {}
+    image, port = request.get("image"), request.get("port", 8080)
+    probe = request.get("probe_path")
+    check = f"HTTP `{probe}`" if probe else "TCP"
+    if not image:
+        return (
+            ":warning: *Image* not set — this proposal cannot be applied; ask again with the "
+            f"image (e.g. `--image ghcr.io/acme/{proposal.workload}:1.0`) · port {port}"
+        )
+    return f"*Image* `{image}` · port {port} · readiness {check}"
+
+
+def numbers_of(proposal: Proposal) -> Numbers:
+    return Numbers(**proposal.current.sizing.model_dump())
+
+
+def plain_lines(proposal: Proposal, focus: tuple[str, ...] = ()) -> list[str]:
+    """The plain-words answer: what the numbers rest on, then who changed what."""
+    edits = edits_between(
+        (r.number, f"<@{r.author}>", Numbers(**r.sizing.model_dump())) for r in proposal.revisions
+    )
+    language = (proposal.request or {}).get("language")
+    return plain_why(
+        proposal.reasons,
+        numbers_of(proposal),
+        language=language if isinstance(language, str) else None,
+        edits=edits,
+        focus=focus,
+    )
+
+
+def why_blocks(answer: WhyAnswer, *, detail: bool = False) -> list[Block]:
+    """A short plain answer; with ``detail``, every stored reason word for word as well."""
     p = answer.proposal
     source = "applied proposal" if answer.applied else f"latest proposal ({p.state})"
     s = p.current.sizing
@@ -218,13 +254,17 @@ def why_blocks(answer: WhyAnswer) -> list[Block]:
             f"`{p.id}` revision {p.revision}: {s.replicas} replicas, cpu "
             f"{s.cpu_request}/{s.cpu_limit or '—'}, memory {s.memory_request}/"
             f"{s.memory_limit or '—'}, confidence {_confidence(p.confidence)}"
-        )
+        ),
+        section("\n".join(plain_lines(p)) or "No reasons are stored for it."),
     ]
+    if not detail:
+        blocks.append(context(f"The engine's numbers: `/sizer why {p.id} --detail`"))
+        return blocks
     for reason in p.reasons:
-        detail = f"_{reason.statistic}; {reason.window}_"
+        detail_line = f"_{reason.statistic}; {reason.window}_"
         if reason.peers:
-            detail += f" · peers: {', '.join(reason.peers)}"
-        blocks.append(section(f"{_reason_line(reason)}\n{detail}"))
+            detail_line += f" · peers: {', '.join(reason.peers)}"
+        blocks.append(section(f"{_reason_line(reason)}\n{detail_line}"))
     for rev in p.revisions[1:]:
         blocks.append(context(f"Revision {rev.number}: {rev.note}"))
     if len(blocks) > MAX_MESSAGE_BLOCKS:
@@ -234,7 +274,21 @@ def why_blocks(answer: WhyAnswer) -> list[Block]:
 
 
 def why_text(answer: WhyAnswer) -> str:
-    return clip("\n".join(f"{r.field}: {r.text}" for r in answer.proposal.reasons), MAX_FALLBACK)
+    return clip("\n".join(plain_lines(answer.proposal)), MAX_FALLBACK)
+
+
+def choice_blocks(text: str, choices: tuple[str, ...]) -> list[Block]:
+    """A question with one button per service it could mean."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{CHOOSE}-{i}",
+            "text": _text("plain_text", name, 75),
+            "value": name,
+        }
+        for i, name in enumerate(choices[:MAX_CHOICES])
+    ]
+    return [section(text), {"type": "actions", "elements": buttons}]
 
 
 def status_blocks(proposal: Proposal, trail: list[AuditEntry]) -> list[Block]:

@@ -6,7 +6,7 @@
               [--similar image-resizer]... [--namespace team-a] [--critical]
               [--image ghcr.io/acme/items-api:1.4.2] [--port 8080] [--probe-path /healthz]
               [--messages 5-10]   (a worker's load instead of --rps)
-    why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID
+    why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID   [--detail: the engine's numbers]
     status PROPOSAL_ID
     resolve PROPOSAL_ID applied|failed|rolled_back [NOTE...]
     help
@@ -30,7 +30,8 @@ HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves ev
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
 [--similar SERVICE]... [--namespace NS] [--critical] [--image IMAGE] [--port 8080] \
 [--probe-path /healthz]` — propose replicas, requests and limits (workers: `--messages 5-10`)
-• `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the stored reasons behind the numbers
+• `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the numbers in plain words; \
+add `--detail` for the engine's own reasons
 • `status PROPOSAL_ID` — where a proposal is and who acted on it
 • `resolve PROPOSAL_ID applied|failed|rolled_back [note]` — approvers: close an apply that \
 was interrupted by a restart
@@ -60,6 +61,7 @@ class SizeCommand:
 @dataclass(frozen=True)
 class WhyCommand:
     target: str
+    detail: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,12 @@ def parse(text: str) -> Command:
     if verb == "size":
         return SizeCommand(_size(rest))
     if verb == "why":
+        detail = "--detail" in rest
+        rest = [w for w in rest if w != "--detail"]
         target = _one(rest, "why", "WORKLOAD, NAMESPACE/WORKLOAD or a proposal ID")
         for part in target.split("/", 1):
             _check_name(part, "why")
-        return WhyCommand(target)
+        return WhyCommand(target, detail)
     if verb == "status":
         return StatusCommand(_proposal_id(_one(rest, "status", "a proposal ID like p-1a2b3c4d")))
     if verb == "resolve":

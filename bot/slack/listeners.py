@@ -7,6 +7,7 @@ Nothing here decides anything: authorisation, freshness and exactly-once live in
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ class Listeners:
         app.action(blocks.REJECT)(self.on_reject)
         app.action(blocks.EDIT)(self.on_edit)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
+        app.action(re.compile(rf"^{blocks.CHOOSE}-\d+$"))(self.on_choose)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -136,6 +138,23 @@ class Listeners:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         self._converse(event)
+
+    def on_choose(self, ack: Ack, body: Body) -> None:
+        """A button answering Sizer's "which one did you mean?": the choice, as if typed."""
+        ack()
+        action = body["actions"][0]
+        message = body.get("message", {})
+        channel = body.get("channel", {}).get("id") or body["container"]["channel_id"]
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        self._converse(
+            {
+                "user": body["user"]["id"],
+                "channel": channel,
+                "ts": thread_ts,
+                "thread_ts": thread_ts,
+                "text": str(action.get("value", ""))[:80],
+            }
+        )
 
     def on_home(self, event: Body, client: WebClient) -> None:
         if event.get("tab", "home") != "home":

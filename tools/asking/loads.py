@@ -127,6 +127,8 @@ def find_load(text: str, *, bare: bool = False) -> Load | None:
             low = _amount(only, "n1", "k1", factor)
             high = _amount(only, "n2", "k2", factor) if only["n2"] else low
             found = Load(low, high, unit)
+    if match and re.match(r"\s*(?:at\s+)?(?:peak|max(?:imum)?|tops)\b", text[match.end() :], re.I):
+        found = Load(0.0, found.high, found.unit) if found else None
     peak = _PEAK.search(text)
     if peak and match and peak.start() <= match.start() < peak.end():
         found = None  # "up to 100 rps" states the peak only

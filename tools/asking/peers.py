@@ -42,6 +42,10 @@ def core(name: str) -> str:
     return joined
 
 
+def _tokens(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w and w not in _GENERIC}
+
+
 def resolve_peer(query: str, known: Iterable[str]) -> PeerMatch:
     """The known service ``query`` means, the choices if several fit, or neither."""
     names = sorted(set(known))
@@ -58,6 +62,15 @@ def resolve_peer(query: str, known: Iterable[str]) -> PeerMatch:
         return PeerMatch(query, same[0], exact=True)
     if len(same) > 1:
         return PeerMatch(query, choices=tuple(same[:5]))
+    wanted = _tokens(q)
+    holding = sorted(
+        (n for n in names if wanted and wanted <= _tokens(n)),
+        key=lambda n: (len(_tokens(n) - wanted), n),
+    )
+    if len(holding) == 1:
+        return PeerMatch(query, holding[0])
+    if holding:
+        return PeerMatch(query, choices=tuple(holding[:5]))
     cores = {n: core(n) for n in names}
     scored = process.extract(q_core, cores, scorer=fuzz.WRatio, limit=5, score_cutoff=CUTOFF)
     if not scored:

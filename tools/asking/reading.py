@@ -54,7 +54,8 @@ _STOP = {
     "yes", "yeah", "ok", "okay", "sure", "sorry", "actually", "instead", "rather", "maybe",
     "guess", "think", "estimate", "estimated", "say", "said", "call", "name", "my", "our",
     "one", "two", "three", "production", "prod", "staging", "dev",
-} | set(LANGUAGE_WORDS) | set(FRAMEWORKS) | set(KIND_WORDS)
+}
+_VOCABULARY = set(LANGUAGE_WORDS) | set(FRAMEWORKS) | set(KIND_WORDS) | {"net", "dotnet"}
 _TOKEN = re.compile(r"`[^`]{1,80}`|[^\s,;!?()\"]+")
 _CALLED = re.compile(
     r"\b(?:called|named|name\s+it|name\s+is|call\s+it|name:)\s+(`[^`]{1,80}`|[^\s,;!?()\"]+)",
@@ -96,6 +97,13 @@ _PORT = re.compile(
 _PROBE = re.compile(
     r"\b(?:probe|health\s*-?\s*check|readiness(?:\s+probe)?|health\s+endpoint|liveness)"
     r"(?:\s+path)?(?:\s+(?:at|on|is))?\s*[:=]?\s*`?(/[^\s`,;()\"]*)`?",
+    re.I,
+)
+
+
+_CORRECTION = re.compile(
+    r"^\s*(?:actually|sorry|no|oops|correction|make\s+(?:that|it)|rather|instead|change\s+(?:that|it)"
+    r"\s+to)\b[\s,:]*",
     re.I,
 )
 
@@ -257,7 +265,7 @@ def _name(text: str, taken: set[str], problems: list[str]) -> str | None:
     for token in _TOKEN.findall(text[trigger.end() :])[:8]:
         word = _strip(token)
         lowered = word.lower()
-        if not word or lowered in _FILLER:
+        if not word or lowered in _FILLER or lowered in _VOCABULARY or token.lower() in _VOCABULARY:
             continue
         if lowered in _STOP or lowered in taken or not is_label(lowered):
             if is_label(lowered) or lowered in _STOP:
@@ -281,7 +289,12 @@ def _bare(text: str, asked: Slot | None) -> Draft:
             return Draft(name=word)
         if not word.isdigit() and not find_load(text, bare=True):
             return Draft(problems=(name_problem("the name", word),))
-    if asked == "image" and len(words) == 1 and re.fullmatch(IMAGE_PATTERN, words[0]):
+    if (
+        asked == "image"
+        and len(words) == 1
+        and re.fullmatch(IMAGE_PATTERN, words[0])
+        and re.search(r"[/:.]", words[0])
+    ):
         return Draft(image=words[0])
     if asked == "similar" and 1 <= len(words) <= 3 and all(is_label(w.lower()) for w in words):
         return Draft(similar=(" ".join(w.lower() for w in words),))
@@ -300,7 +313,7 @@ def read(text: str, asked: Slot | None = None) -> Draft:
     port, text = _port(text, problems)
     probe, text = _probe(text, problems)
     try:
-        load = find_load(text, bare=asked == "load")
+        load = find_load(text, bare=asked == "load" or _CORRECTION.match(text) is not None)
     except LoadError as exc:
         problems.append(str(exc))
         load = None
