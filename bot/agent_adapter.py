@@ -24,6 +24,10 @@ from tools.propose import SizeRequest
 __all__ = ["AgentResponder", "ServiceProposals", "edits_of", "view_of"]
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def edits_of(proposal: Proposal) -> list[Edit]:
     """Who changed which number from what, along the proposal's revisions."""
     return edits_between(
@@ -36,9 +40,10 @@ def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = 
     change = proposal.current.change
     request = proposal.request or {}
     return ProposalView(
-        image=request.get("image"),
-        language=request.get("language"),
-        edits=tuple(e.sentence() for e in edits_of(proposal)),
+        image=_text(request.get("image")),
+        language=_text(request.get("language")),
+        edits=tuple(edits_of(proposal)),
+        proposed=proposal.revisions[0].sizing.model_dump(),
         id=proposal.id,
         workload=proposal.workload,
         namespace=proposal.namespace,

@@ -163,25 +163,28 @@ def plain_why(
     language: str | None = None,
     edits: Sequence[Edit] = (),
     focus: Iterable[str] = (),
+    proposed: Numbers | None = None,
 ) -> list[str]:
     """Short sentences, the asked-about resource first; the edits people made last.
 
-    ``focus`` names resources ("memory", "cpu", "replicas") the question was about; a number
-    a person set is explained by the edit, not by the engine.
+    ``focus`` names resources ("memory", "cpu", "replicas") the question was about. A number a
+    person changed is explained as Sizer ``proposed`` it, then by the edit.
     """
     wanted = list(focus) or ["memory", "cpu", "replicas"]
     edited = {e.field for e in edits}
     lines: list[str] = []
     for topic in wanted:
-        line = (
-            _memory(reasons, numbers, language)
-            if topic == "memory"
-            else _cpu(reasons, numbers)
-            if topic == "cpu"
-            else _replicas(reasons, numbers)
-        )
         fields = {f for f in FIELD_WORDS if f.startswith(topic)}
-        if line is not None and not fields <= edited:
-            lines.append(line)
+        changed = bool(fields & edited) and proposed is not None
+        basis = proposed if changed and proposed is not None else numbers
+        line = (
+            _memory(reasons, basis, language)
+            if topic == "memory"
+            else _cpu(reasons, basis)
+            if topic == "cpu"
+            else _replicas(reasons, basis)
+        )
+        if line is not None:
+            lines.append(f"Sizer proposed: {line[0].lower()}{line[1:]}" if changed else line)
     lines += [e.sentence() + "." for e in edits]
     return lines

@@ -24,7 +24,7 @@ from bot.agent.questions import question
 from bot.agent.tools import ToolResult, Toolset, Turn
 from tools.asking import Draft, Slot, read
 from tools.asking.reading import clean as clean_text
-from tools.plain_why import Numbers, plain_why
+from tools.plain_why import Edit, Numbers, plain_why
 from tools.propose import SizeRequest
 from tools.sizing.models import Reason
 
@@ -219,6 +219,12 @@ class Planner:
         if missing:
             return self._ask(missing[0], wanted, state)
         notes: list[str] = []
+        if wanted.image is None:
+            image = self._existing_image(wanted, turn)
+            if image is None:
+                return self._ask("image", wanted, state)
+            wanted = wanted.model_copy(update={"image": image})
+            notes.append(f"using the image of the running `{wanted.name}`: {image}")
         resolved: list[str] = []
         namespace = wanted.namespace or "default"
         for query in wanted.similar:
@@ -242,12 +248,6 @@ class Planner:
                 notes.append(f"using {name} as the similar service (for “{query}”)")
         wanted = wanted.model_copy(update={"similar": tuple(dict.fromkeys(resolved))})
         state.choices, state.choice_for = [], None
-        if wanted.image is None:
-            image = self._existing_image(wanted, turn)
-            if image is None:
-                return self._ask("image", wanted, state)
-            wanted = wanted.model_copy(update={"image": image})
-            notes.append(f"using the image of the running `{wanted.name}`: {image}")
         try:
             request = wanted.model_copy(update={"image": wanted.image or None}).request()
         except ValueError as exc:
@@ -339,10 +339,10 @@ class Planner:
             reasons,
             _numbers(d),
             language=d.get("language"),
-            edits=(),
+            edits=[Edit(**e) for e in d.get("edits", [])],
             focus=dict.fromkeys(focus),
+            proposed=_numbers(d["proposed"]) if d.get("proposed") else None,
         )
-        lines += [f"{e}." for e in d.get("edits", [])]
         head = (
             f"`{d['workload']}` ({d['proposal_id']}, {d['state']}): {_fmt_size(d)}. "
             f"Confidence {d['confidence']}."
@@ -351,7 +351,7 @@ class Planner:
             "detail" not in text.lower()
         ) else "\n".join(
             [head] + [f"• {r.field}: {r.text} ({r.statistic}; {r.window})" for r in reasons]
-            + [f"{e}." for e in d.get("edits", [])]
+            + [Edit(**e).sentence() + "." for e in d.get("edits", [])]
         )
 
     def _why_unstored(self, request: SizeRequest, turn: Turn, focus: list[str]) -> str:

@@ -13,6 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from tools.kube import Fit, NodeRoom, QuotaUse, WorkloadUse
+from tools.plain_why import Edit
 from tools.propose import SizeRequest
 from tools.sizing.models import Reason, UsageHistory
 from tools.verify import Verification
@@ -53,7 +54,9 @@ class ProposalView(BaseModel):
     image: str | None = None
     language: str | None = None
     # Who changed which number from what, oldest first, in plain words.
-    edits: tuple[str, ...] = ()
+    edits: tuple[Edit, ...] = ()
+    # The numbers Sizer first proposed (before anyone edited them).
+    proposed: dict[str, int | str | None] | None = None
 
 
 class Proposals(Protocol):

@@ -8,6 +8,7 @@ apply: proposals are reached through :class:`~bot.agent.ports.Proposals`, which 
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -201,7 +202,10 @@ def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
         "image": p.image,
     }
     if p.edits:
-        data["edits"] = list(p.edits)
+        data["edits"] = [dataclasses.asdict(e) for e in p.edits]
+        data["proposed"] = p.proposed
+    if p.language:
+        data["language"] = p.language
     if p.preflight:
         data["does_not_fit"] = list(p.preflight)
     if detail:

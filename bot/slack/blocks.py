@@ -240,6 +240,7 @@ def plain_lines(proposal: Proposal, focus: tuple[str, ...] = ()) -> list[str]:
         language=language if isinstance(language, str) else None,
         edits=edits,
         focus=focus,
+        proposed=Numbers(**proposal.revisions[0].sizing.model_dump()),
     )
 
 

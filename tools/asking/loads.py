@@ -47,7 +47,8 @@ _BAD_NUMBER = re.compile(
     r"(?![\w-])"
 )
 _BARE = re.compile(
-    rf"^\s*(?:~|about|around|roughly|approx\.?|maybe|say|it'?s|its|it\s+is)?\s*{_NUM}"
+    r"^\s*(?:(?:actually|sorry|no|oops|make\s+(?:that|it)|rather|instead)[\s,:]*)*"
+    rf"\s*(?:~|about|around|roughly|approx\.?|maybe|say|it'?s|its|it\s+is)?\s*{_NUM}"
     rf"(?:{_SEP}{_NUM2})?\s*(?:{_UNIT})?\s*[.!]?\s*$",
     re.IGNORECASE,
 )

@@ -13,8 +13,8 @@ NAME_RULE = (
 
 
 def is_label(text: str) -> bool:
-    """A DNS-1123 label that is not only digits (a number is never a service name)."""
-    return LABEL.fullmatch(text) is not None and not text.isdigit()
+    """A DNS-1123 label with a letter in it (a number or a range is never a service name)."""
+    return LABEL.fullmatch(text) is not None and re.search(r"[a-z]", text) is not None
 
 
 def name_problem(what: str, value: str) -> str:
