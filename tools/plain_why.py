@@ -1,4 +1,4 @@
-""""Why" in plain words for the person asking, before the engine's detail.
+""" "Why" in plain words for the person asking, before the engine's detail.
 
 The stored reasons are written for whoever checks the engine ("Theil–Sen line", "×1.44
 covers 95% of 54 peers"). This turns them into a short answer ("Similar Python services use
@@ -100,8 +100,10 @@ def _memory(reasons: Sequence[Reason], n: Numbers, language: str | None) -> str 
     request = _reason(reasons, "memory_request")
     if request is None:
         return None
-    who = f"Similar {LANGUAGE_NAMES[language]} services" if language in LANGUAGE_NAMES else (
-        "Similar services"
+    who = (
+        f"Similar {LANGUAGE_NAMES[language]} services"
+        if language in LANGUAGE_NAMES
+        else ("Similar services")
     )
     used = _mib(format_memory(request.value)) if request.value else _mib(n.memory_request)
     text = f"{who} use about {used}; we reserve {_mib(n.memory_request)}"
@@ -124,8 +126,10 @@ def _cpu(reasons: Sequence[Reason], n: Numbers) -> str | None:
     load = f" at about {float(per_pod[1]):g} requests/s per pod" if per_pod else ""
     need = _cpu_words(request.value) if request.value is not None else n.cpu_request
     text = f"Comparable services need about {need} of CPU{load}; we reserve {n.cpu_request}"
-    text += f" and cap it at {n.cpu_limit}." if n.cpu_limit else (
-        " with no cap, so a busy pod can use idle CPU on its node."
+    text += (
+        f" and cap it at {n.cpu_limit}."
+        if n.cpu_limit
+        else (" with no cap, so a busy pod can use idle CPU on its node.")
     )
     return text
 

@@ -6,7 +6,6 @@ This is what ``sizer propose``, the built-in planner and the agent's ``recommend
 from __future__ import annotations
 
 import difflib
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -56,7 +55,9 @@ class SizeRequest(BaseModel):
     rps_low: float | None = Field(
         None, ge=0, le=1_000_000, description="expected requests/s, low end"
     )
-    rps_high: float | None = Field(None, ge=0, le=1_000_000, description="expected requests/s, peak")
+    rps_high: float | None = Field(
+        None, ge=0, le=1_000_000, description="expected requests/s, peak"
+    )
     messages_low: float | None = Field(
         None, ge=0, le=1_000_000, description="a worker's messages/s, low end"
     )

@@ -78,7 +78,9 @@ def edits(text: str, current: Mapping[str, Any] | None = None) -> dict[str, Any]
     if relative and current is not None and not out:
         word, what = relative[1].lower(), relative[2].lower()
         up = word in ("more", "bigger", "extra", "double", "increase", "raise", "bump")
-        factor = (2.0 if word == "double" else MORE) if up else (0.5 if word == "halve" else 1 / MORE)
+        factor = (
+            (2.0 if word == "double" else MORE) if up else (0.5 if word == "halve" else 1 / MORE)
+        )
         if what.startswith(("replica", "pod", "instance")):
             replicas = int(current.get("replicas") or 1)
             out["replicas"] = max(1, math.ceil(replicas * factor) if up else int(replicas * factor))

@@ -47,20 +47,32 @@ _APPROVE = re.compile(r"\b(approve|approval|ship it|go ahead|deploy|apply)\b")
 _RENDER = re.compile(r"\b(manifest|render|plan|preview|yaml)\b")
 _CAPACITY = re.compile(r"\b(room|capacity|nodes|hypervisors?|allocatable)\b")
 _WORKLOADS = re.compile(r"\b(workloads|what runs|running)\b")
-_TOPIC_WORDS = {"memory": "memory", "mem ": "memory", "ram": "memory", "cpu": "cpu",
-                "replica": "replicas", "pods": "replicas"}
+_TOPIC_WORDS = {
+    "memory": "memory",
+    "mem ": "memory",
+    "ram": "memory",
+    "cpu": "cpu",
+    "replica": "replicas",
+    "pods": "replicas",
+}
 _TOPICS = {"memory", "cpu", "replicas", "so", "much", "many", "high", "low", "detail"}
 _SIZE_INTENT = re.compile(r"\b(?:size|sizing|resize|resources\s+for)\b", re.I)
 _NO_IMAGE = re.compile(r"\b(?:no|none|skip|later|not\s+yet|don'?t\s+know|tbd)\b", re.I)
-_REVISE = re.compile(r"\b(actually|instead|make\s+(?:that|it)|change|correction|sorry|rather"
-                     r"|no,|update)\b", re.I)
+_REVISE = re.compile(
+    r"\b(actually|instead|make\s+(?:that|it)|change|correction|sorry|rather"
+    r"|no,|update)\b",
+    re.I,
+)
 
 
 def _revises(found: Draft) -> bool:
     """A message that changes the last request rather than starting a new one."""
     return not found.name and (
-        found.has_load or bool(found.similar) or found.image is not None
-        or found.namespace is not None or found.critical is not None
+        found.has_load
+        or bool(found.similar)
+        or found.image is not None
+        or found.namespace is not None
+        or found.critical is not None
     )
 
 
@@ -202,9 +214,7 @@ class Planner:
         state.pending = wanted
         return question(slot, wanted, times, query)
 
-    def _size(
-        self, found: Draft, turn: Turn, state: ThreadState, *, revise: bool = False
-    ) -> str:
+    def _size(self, found: Draft, turn: Turn, state: ThreadState, *, revise: bool = False) -> str:
         if revise and state.last_request is not None:
             base = Draft.of(state.last_request)
         else:
@@ -233,16 +243,18 @@ class Planner:
                 continue
             match = self._call(turn, "match_service", {"service": query, "namespace": namespace})
             if match.status != "ok":
-                notes.append(f"no known service is called {query!r}, so I sized from the peers "
-                             "most like it")
+                notes.append(
+                    f"no known service is called {query!r}, so I sized from the peers most like it"
+                )
                 continue
             name, choices = match.data["name"], match.data["choices"]
             if name is None:
                 state.choices, state.choice_for = list(choices), query
                 rest = tuple(q for q in wanted.similar if q != query)
                 self._choices = tuple(choices)
-                return self._ask("similar", wanted.model_copy(update={"similar": rest}), state,
-                                 query)
+                return self._ask(
+                    "similar", wanted.model_copy(update={"similar": rest}), state, query
+                )
             resolved.append(name)
             if name != query:
                 notes.append(f"using {name} as the similar service (for “{query}”)")
@@ -274,8 +286,11 @@ class Planner:
         if result.status == "error":
             return f"I could not size `{request.name}`: {result.error}"
         d = result.data
-        notes += [r["text"] for r in d.get("reasons", []) if r["field"] == "confidence"
-                  and not r["text"].startswith("confidence ")]
+        notes += [
+            r["text"]
+            for r in d.get("reasons", [])
+            if r["field"] == "confidence" and not r["text"].startswith("confidence ")
+        ]
         lines = [
             f"Proposed `{d['workload']}` in `{d['namespace']}`: {_fmt_size(d)}. "
             f"Confidence {d['confidence']}. Proposal `{d['proposal_id']}` is waiting for an "
@@ -347,11 +362,14 @@ class Planner:
             f"`{d['workload']}` ({d['proposal_id']}, {d['state']}): {_fmt_size(d)}. "
             f"Confidence {d['confidence']}."
         )
-        return "\n".join([head, *lines, "Ask `why in detail` for the engine's numbers."]) if (
-            "detail" not in text.lower()
-        ) else "\n".join(
-            [head] + [f"• {r.field}: {r.text} ({r.statistic}; {r.window})" for r in reasons]
-            + [Edit(**e).sentence() + "." for e in d.get("edits", [])]
+        return (
+            "\n".join([head, *lines, "Ask `why in detail` for the engine's numbers."])
+            if ("detail" not in text.lower())
+            else "\n".join(
+                [head]
+                + [f"• {r.field}: {r.text} ({r.statistic}; {r.window})" for r in reasons]
+                + [Edit(**e).sentence() + "." for e in d.get("edits", [])]
+            )
         )
 
     def _why_unstored(self, request: SizeRequest, turn: Turn, focus: list[str]) -> str:

@@ -153,9 +153,7 @@ def _size(rest: list[str]) -> SizeRequest:
             "(a worker may give --messages 5-10 or --kind worker alone)"
         )
     try:
-        return SizeRequest.model_validate(
-            draft.model_dump(exclude={"problems"}, exclude_none=True)
-        )
+        return SizeRequest.model_validate(draft.model_dump(exclude={"problems"}, exclude_none=True))
     except ValidationError as exc:
         raise CommandError(request_error(exc, flags=True)) from None
 

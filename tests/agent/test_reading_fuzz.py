@@ -11,11 +11,52 @@ from tools.asking import read
 
 WORDS = st.sampled_from(
     [
-        "size", "items-api", "--rps", "--namespace", "Team_A", "5e3", "1e308", "2,000-5,000",
-        "like", "the", "cart", "service", "rps", "qps", "req/min", "peaks", "at", "normally",
-        "--image", "ghcr.io/acme/x:1", "--port", "99999", "--similar", "--critical", "k", "-",
-        "`", "messages/s", "worker", "in", "namespace", "python", "go", "40", "300", "2k",
-        "--kind", "grpc", "image", "--messages", "²", "٣", "\n", "—", "--probe-path", "/healthz",
+        "size",
+        "items-api",
+        "--rps",
+        "--namespace",
+        "Team_A",
+        "5e3",
+        "1e308",
+        "2,000-5,000",
+        "like",
+        "the",
+        "cart",
+        "service",
+        "rps",
+        "qps",
+        "req/min",
+        "peaks",
+        "at",
+        "normally",
+        "--image",
+        "ghcr.io/acme/x:1",
+        "--port",
+        "99999",
+        "--similar",
+        "--critical",
+        "k",
+        "-",
+        "`",
+        "messages/s",
+        "worker",
+        "in",
+        "namespace",
+        "python",
+        "go",
+        "40",
+        "300",
+        "2k",
+        "--kind",
+        "grpc",
+        "image",
+        "--messages",
+        "²",
+        "٣",
+        "\n",
+        "—",
+        "--probe-path",
+        "/healthz",
     ]
 )
 TEXT = st.one_of(st.text(max_size=200), st.lists(WORDS, max_size=14).map(" ".join))
@@ -51,7 +92,9 @@ def test_the_mention_reader_never_raises_and_names_are_labels(text: str) -> None
 
 
 @FUZZ
-@given(st.sampled_from(["5e3", "1e308", "2,5", "50,60", "1e2-1e3"]), st.sampled_from(["--rps ", ""]))
+@given(
+    st.sampled_from(["5e3", "1e308", "2,5", "50,60", "1e2-1e3"]), st.sampled_from(["--rps ", ""])
+)
 def test_unreadable_numbers_are_refused_not_shrunk(number: str, flag: str) -> None:
     text = f"size items-api {flag}{number}{'' if flag else ' rps'}"
     draft = read(text)

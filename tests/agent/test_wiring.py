@@ -51,7 +51,10 @@ def test_slack_reply_carries_the_card(rp: tuple[redis_lib.Redis, str]) -> None:
     responder = AgentResponder(Planner(Toolset(caps)), service)
     reply = responder.respond(
         "size `items-api` in namespace team-a, 50-100 rps, image ghcr.io/acme/items-api:1.0",
-        "UREQUESTER", "C1", "1.0", print
+        "UREQUESTER",
+        "C1",
+        "1.0",
+        print,
     )
     assert reply.new_card is not None and reply.blocks is not None
     assert reply.blocks[0]["text"]["text"] == reply.text

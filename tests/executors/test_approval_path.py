@@ -6,7 +6,6 @@ pipeline on the Kubernetes emulator, the Terraform engine and ansible-runner."""
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 
 import pytest

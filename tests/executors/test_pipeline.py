@@ -259,3 +259,17 @@ def test_server_dry_run_rejection_stops_before_any_apply(
     assert result.failed_step == "dry-run"
     assert result.error and 'namespaces "team-b" not found' in result.error
     assert not emulator.objects
+
+
+@pytest.mark.parametrize("image", [None, "registry.local/placeholder:latest"])
+def test_a_proposal_without_a_real_image_is_never_applied(
+    settings: Settings, kube: KubeApi, emulator: KubeEmulator, image: str | None
+) -> None:
+    executor = make_executor(settings, kube)
+    change = executor.prepare(proposal(image=image))
+
+    result, _ = approve(executor, change)
+
+    assert result.failed_step == "render" and result.error
+    assert "image" in result.error
+    assert not [r for r in emulator.requests if r[0] == "PATCH"]

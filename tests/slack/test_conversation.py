@@ -102,8 +102,12 @@ def test_an_ambiguous_peer_is_asked_with_buttons(
     assert "ts-order-service" in values
     index = values.index("ts-order-service")
     click = sr.block_action(
-        f"sizer_choose-{index}", "ts-order-service", "UREQUESTER", "C1",
-        str(question.response["ts"]), THREAD,
+        f"sizer_choose-{index}",
+        "ts-order-service",
+        "UREQUESTER",
+        "C1",
+        str(question.response["ts"]),
+        THREAD,
     )
     assert sender.interactive(click).status == 200
     _, ref, _ = posted_card(emulator, "items-api", thread_ts=THREAD, timeout=30)

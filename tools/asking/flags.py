@@ -6,14 +6,14 @@ or a DM may mix flags with plain language, and gets the same messages as problem
 
 from __future__ import annotations
 
+import re
+
 from tools.asking.draft import Draft
 from tools.asking.loads import LoadError, parse_range
 from tools.asking.names import is_label, name_problem
 from tools.asking.vocabulary import FRAMEWORKS, LANGUAGE_WORDS
 from tools.propose import IMAGE_PATTERN, PROBE_PATH_PATTERN
 from tools.sizing.models import KINDS, LANGUAGES
-
-import re
 
 __all__ = ["FLAGS_WITH_VALUE", "SWITCHES", "FlagError", "read_flags"]
 
@@ -100,7 +100,10 @@ def read_flags(options: dict[str, list[str]]) -> Draft:
         if kind.lower() not in KINDS:
             raise FlagError(f"--kind {kind!r} is unknown; use one of: {', '.join(KINDS)}")
         fields["kind"] = kind.lower()
-    for flag, low, high in (("--rps", "rps_low", "rps_high"), ("--messages", "messages_low", "messages_high")):
+    for flag, low, high in (
+        ("--rps", "rps_low", "rps_high"),
+        ("--messages", "messages_low", "messages_high"),
+    ):
         value = _single(options, flag)
         if value is not None:
             try:

@@ -18,7 +18,9 @@ Unit = Literal["rps", "messages"]
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _AMOUNT_RE = re.compile(rf"({_AMOUNT})\s*(k)?", re.IGNORECASE)
 _SEP = r"\s*(?:-|–|—|to|and)\s*"
-_PER_SECOND = r"(?:/\s*s(?:ec(?:ond)?)?\b|\s*per\s+s(?:ec(?:ond)?)?\b|\s+(?:a|each)\s+second\b|ps\b)"
+_PER_SECOND = (
+    r"(?:/\s*s(?:ec(?:ond)?)?\b|\s*per\s+s(?:ec(?:ond)?)?\b|\s+(?:a|each)\s+second\b|ps\b)"
+)
 _PER_MINUTE = r"(?:/\s*min(?:ute)?\b|\s*per\s+min(?:ute)?\b|\s+(?:a|each)\s+minute\b|pm\b)"
 _REQ = r"(?:req(?:uest)?s?|queries|hits|calls|r|q)"
 _MSG = r"(?:messages?|msgs?|events?|jobs?|tasks?|records?)"
@@ -28,9 +30,7 @@ _UNIT = (
 )
 _NUM = rf"(?P<n1>{_AMOUNT})\s*(?P<k1>k\b)?"
 _NUM2 = rf"(?P<n2>{_AMOUNT})\s*(?P<k2>k\b)?"
-_RANGE = re.compile(
-    rf"(?<![\w.,])(?:between\s+)?{_NUM}(?:{_SEP}{_NUM2})?\s*{_UNIT}", re.IGNORECASE
-)
+_RANGE = re.compile(rf"(?<![\w.,])(?:between\s+)?{_NUM}(?:{_SEP}{_NUM2})?\s*{_UNIT}", re.IGNORECASE)
 _PEAK = re.compile(
     rf"\b(?:peaks?|peaking|spikes?|spiking|bursts?|bursting|up\s+to|max(?:imum)?|at\s+most)"
     rf"(?:\s+(?:at|of|to|around|about|near))?\s*~?\s*(?P<n1>{_AMOUNT})\s*(?P<k1>k\b)?"
@@ -148,9 +148,7 @@ def find_load(text: str, *, bare: bool = False) -> Load | None:
         if found is None or high >= found.high:
             found = Load(min(low, high), high, unit)
     if found is not None and found.high < found.low:
-        raise LoadError(
-            f"the load {found.low:g}-{found.high:g} is reversed; write it low-high"
-        )
+        raise LoadError(f"the load {found.low:g}-{found.high:g} is reversed; write it low-high")
     return found
 
 

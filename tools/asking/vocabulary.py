@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FRAMEWORKS", "KIND_WORDS", "LANGUAGE_WORDS", "find_framework", "find_kind", "find_language"]
+__all__ = [
+    "FRAMEWORKS",
+    "KIND_WORDS",
+    "LANGUAGE_WORDS",
+    "find_framework",
+    "find_kind",
+    "find_language",
+]
 
 FRAMEWORKS: dict[str, tuple[str, str]] = {
     # word in text → (framework, language)
