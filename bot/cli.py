@@ -3,6 +3,10 @@
 Every command gets the one :class:`~bot.settings.Settings` object, built here. User errors
 (:class:`UsageError` or a ``ValueError`` subclass raised while reading input) print one line
 that says what to fix and exit with status 2; nothing prints a traceback for bad input.
+
+Start-up stays cheap: command modules import only the standard library at the top, only
+the chosen command registers its arguments, and the settings (pydantic) are loaded after
+the arguments parsed — so ``sizer --help`` loads neither the engine nor any client.
 """
 
 from __future__ import annotations
@@ -11,11 +15,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pydantic import ValidationError
-
-from bot.settings import Settings, UnknownSetting
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
 
@@ -46,20 +49,35 @@ def _available() -> list[Command]:
     return found
 
 
-def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[Command], chosen: str | None = None) -> argparse.ArgumentParser:
+    """Every command by name and help; arguments only for ``chosen`` (None: for all)."""
     parser = argparse.ArgumentParser(
         prog="sizer", description="Size Kubernetes workloads from evidence."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in commands:
-        command.register(sub.add_parser(command.NAME, help=command.HELP, description=command.HELP))
+        command_parser = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        if chosen is None or chosen == command.NAME:
+            command.register(command_parser)
     return parser
+
+
+def _chosen(argv: Sequence[str], names: set[str]) -> str:
+    """The command word in ``argv``; '' when there is none (``sizer --help``) or it is unknown."""
+    word = next((a for a in argv if not a.startswith("-")), "")
+    return word if word in names else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     commands = _available()
-    parser = build_parser(commands)
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(commands, _chosen(words, {c.NAME for c in commands}))
+    args = parser.parse_args(words)
+
+    from pydantic import ValidationError
+
+    from bot.settings import Settings, UnknownSetting
+
     try:
         settings = Settings.load()
     except UnknownSetting as exc:

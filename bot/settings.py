@@ -14,15 +14,17 @@ Nothing in Sizer reads the environment anywhere else, and nothing reads it at im
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.prometheus import MetricSchema
 from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Policy
 from tools.sizing.rightsize import RightsizeSettings
+
+if TYPE_CHECKING:
+    from tools.prometheus import MetricSchema
 
 __all__ = [
     "ApprovalSettings",
@@ -132,6 +134,8 @@ class PrometheusSettings(_Group):
 
     def metric_schema(self) -> MetricSchema:
         """Metric and label names the Prometheus queries use."""
+        from tools.prometheus import MetricSchema
+
         return MetricSchema(
             request_rate_metric=self.request_rate_metric,
             app_label=self.app_label,

@@ -20,7 +20,6 @@ import numpy as np
 from pydantic import ValidationError
 
 from tools.sizing.models import (
-    DNS1123_LABEL,
     KINDS,
     LANGUAGES,
     PodSeries,
@@ -233,7 +232,3 @@ def load_trace(directory: Path | str) -> Trace:
         pods = [by_pod[p] for p in sorted(by_pod)]
         usage[name] = UsageHistory(name, tuple(pods), sampling_interval(pods), services[name].meta)
     return Trace(root.name, services, usage, events)
-
-
-def is_service_name(text: str) -> bool:
-    return bool(DNS1123_LABEL.match(text)) and len(text) <= 63

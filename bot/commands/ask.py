@@ -14,11 +14,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.wiring import Components, StartupError
 
 if TYPE_CHECKING:
     from bot.service import ProposalService
+    from bot.settings import Settings
+    from bot.wiring import Components
 
 NAME = "ask"
 HELP = "ask Sizer in plain language, as in a Slack thread (the LLM if configured, else built-in)"
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not _THREAD.match(args.thread):
         raise UsageError("--thread: use 1-64 letters, digits, '.', '_' or '-'")
     user = args.user or getpass.getuser()
+    from bot.wiring import Components, StartupError
+
     parts = Components(settings)
     try:
         parts.redis  # noqa: B018 -- thread memory and proposals live in Redis
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def terminal_service(parts: Components) -> ProposalService | None:
     """The proposal service, or None (said on stderr) when proposals cannot be prepared here."""
+    from bot.wiring import StartupError
+
     try:
         return parts.service
     except StartupError as exc:

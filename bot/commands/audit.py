@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-import redis as redis_lib
-
-from bot.approvals.audit import AuditLog
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.wiring import StartupError, connect_redis
+
+if TYPE_CHECKING:
+    import redis as redis_lib
+
+    from bot.settings import Settings
 
 NAME = "audit"
 HELP = "print the audit trail of proposals (all, or one workload's)"
@@ -22,6 +23,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, redis: redis_lib.Redis | None = None) -> int:
+    from bot.approvals.audit import AuditLog
+    from bot.wiring import StartupError, connect_redis
+
     try:
         client = redis or connect_redis(settings.redis.url)
     except StartupError as exc:

@@ -11,16 +11,13 @@ import argparse
 import sys
 from contextlib import nullcontext
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.backtest import report
-from tools.backtest.results import MODES, Mode
-from tools.backtest.runner import DEFAULT_HISTORY_HOURS, available, run_backtest
-from tools.traces import TraceError, load_trace
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.backtest.results import Mode
 
 NAME = "backtest"
 HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
@@ -40,6 +37,9 @@ def _hours(text: str) -> float:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    from tools.backtest.results import MODES
+    from tools.backtest.runner import DEFAULT_HISTORY_HOURS
+
     parser.add_argument("trace_dir", metavar="TRACE_DIR", type=Path, help="trace directory")
     parser.add_argument("--mode", choices=MODES, default="rightsize", help="default: rightsize")
     parser.add_argument(
@@ -61,6 +61,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
     if text is None:
         return None
+    from tools.backtest.runner import available
+
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     known = available(mode)
     unknown = [n for n in names if n not in known]
@@ -73,6 +75,19 @@ def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from tools.backtest import report
+    from tools.backtest.runner import run_backtest
+    from tools.traces import TraceError, load_trace
+
     mode: Mode = args.mode
     only = _recommenders(args.recommenders, mode)
     try:

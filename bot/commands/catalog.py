@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.catalog import PeerCatalog, catalog_from_traces
-from tools.traces import TraceError, load_trace
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "catalog"
 HELP = "build a peer catalog (JSON of per-service profiles) from trace directories"
@@ -21,6 +22,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.catalog import PeerCatalog, catalog_from_traces
+    from tools.traces import TraceError, load_trace
+
     try:
         traces = [load_trace(path) for path in args.traces]
     except TraceError as exc:

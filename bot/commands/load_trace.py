@@ -13,15 +13,14 @@ import json
 import sys
 import time
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
 from bot.commands.verify import metric_schema
-from bot.settings import Settings
-from tools.backfill import BackfillError, backfill
-from tools.openmetrics import OpenMetricsOptions, SizeInForce, shift_to_now
-from tools.traces import TraceError, load_trace
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.openmetrics import SizeInForce
 
 NAME = "load-trace"
 HELP = "Backfill a Prometheus data directory from a trace directory (needs promtool)."
@@ -49,6 +48,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def _sizes(path: Path | None) -> dict[str, SizeInForce]:
+    from pydantic import ValidationError
+
+    from tools.openmetrics import SizeInForce
+
     if path is None:
         return {}
     try:
@@ -71,6 +74,10 @@ def _sizes(path: Path | None) -> dict[str, SizeInForce]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.backfill import BackfillError, backfill
+    from tools.openmetrics import OpenMetricsOptions, shift_to_now
+    from tools.traces import TraceError, load_trace
+
     try:
         trace = load_trace(args.trace_dir)
     except TraceError as exc:

@@ -6,17 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.asking import FlagError, read_flags, request_error
-from tools.catalog import load_catalog
-from tools.manifest import deployment_yaml, resources
-from tools.propose import SizeRequest, UnknownPeerError, propose, unknown_similar
-from tools.sizing.models import KINDS, LANGUAGES
-from tools.traces import TraceError
+from tools.sizing.vocabulary import KINDS, LANGUAGES
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.propose import SizeRequest
 
 NAME = "propose"
 HELP = "size a new service from similar services' history and print the proposal"
@@ -48,6 +45,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 def build_request(args: argparse.Namespace) -> SizeRequest:
     """The command line through the same flag reader as ``/sizer size``."""
+    from pydantic import ValidationError
+
+    from tools.asking import FlagError, read_flags, request_error
+    from tools.propose import SizeRequest
+
     options: dict[str, list[str]] = {"--name": [args.name], "--kind": [args.kind]}
     for flag, value in (
         ("--language", args.language),
@@ -77,6 +79,12 @@ def build_request(args: argparse.Namespace) -> SizeRequest:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    # The engine and the catalog load here, not when the command line is parsed.
+    from tools.catalog import load_catalog
+    from tools.manifest import deployment_yaml, resources
+    from tools.propose import UnknownPeerError, propose, unknown_similar
+    from tools.traces import TraceError
+
     request = build_request(args)
     source = Path(args.history) if args.history else settings.catalog.history_dir
     try:

@@ -6,10 +6,12 @@ import argparse
 import logging
 import signal
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from bot.wiring import Components, StartupError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 NAME = "serve"
 HELP = "run the Slack bot: Socket Mode by default, or --http to serve /slack/events"
@@ -24,6 +26,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 def check_prerequisites(settings: Settings) -> None:
     """What serving needs that is not a credential: the Terraform engine, before Slack."""
     from bot.executors.terraform_engine import EngineMissing, check_engine
+    from bot.wiring import StartupError
 
     try:
         check_engine(settings.executor.terraform_bin)
@@ -34,6 +37,7 @@ def check_prerequisites(settings: Settings) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: the Slack SDK and Bolt are only needed to serve.
     from bot.slack.runtime import Runtime
+    from bot.wiring import Components, StartupError
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:

@@ -12,14 +12,15 @@ import argparse
 import re
 import sys
 import time
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from bot.settings import Settings
-from tools.prometheus import MetricSchema, PrometheusClient, PrometheusError, Workload
-from tools.sizing.models import check_dns1123
-from tools.verify import Verification, find_namespace, verify_workload
+from tools.sizing.vocabulary import check_dns1123
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from tools.prometheus import MetricSchema
+    from tools.verify import Verification
 
 NAME = "verify"
 HELP = "Check a deployed workload's requests and limits against its real usage (Prometheus)."
@@ -31,6 +32,8 @@ MAX_SINCE_S = 90 * 86400
 
 def metric_schema(settings: Settings) -> MetricSchema:
     """The metric and label names of this cluster, from the settings."""
+    from pydantic import ValidationError
+
     try:
         return _schema(settings)
     except ValidationError as exc:
@@ -90,6 +93,9 @@ def render(v: Verification) -> str:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.prometheus import PrometheusClient, PrometheusError, Workload
+    from tools.verify import find_namespace, verify_workload
+
     since = parse_duration(args.since)
     try:
         name = check_dns1123(args.workload)

@@ -23,6 +23,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -190,6 +191,22 @@ class KubeEmulator:
         configuration = k8s.Configuration()
         configuration.host = self.url
         return configuration
+
+    def write_kubeconfig(self, path: Path, token: str = "t0ken") -> Path:
+        """A kubeconfig file for this server, as a user of the real cluster would have."""
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "emu", "cluster": {"server": self.url}}],
+                    "users": [{"name": "sizer", "user": {"token": token}}],
+                    "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "sizer"}}],
+                    "current-context": "emu",
+                }
+            )
+        )
+        return path
 
     # --- request handling ------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from kubernetes import client as k8s
 
 from bot.executors import build_executor
@@ -209,19 +208,7 @@ def test_statefulset_rollout_waits_for_the_update_revision(
 def test_the_bot_builds_its_executor_from_a_kubeconfig(
     tmp_path: Path, terraform_bin: str, emulator: KubeEmulator
 ) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "emu", "cluster": {"server": emulator.url}}],
-                "users": [{"name": "sizer", "user": {"token": "t0ken"}}],
-                "contexts": [{"name": "emu", "context": {"cluster": "emu", "user": "sizer"}}],
-                "current-context": "emu",
-            }
-        )
-    )
+    kubeconfig = emulator.write_kubeconfig(tmp_path / "kubeconfig")
     settings = make_settings(tmp_path, terraform_bin, KUBECONFIG=str(kubeconfig))
     executor = build_executor(settings.executor, settings.cluster)
     assert executor.kube.namespace(NAMESPACE) is not None

@@ -27,3 +27,15 @@ def test_an_engine_that_is_not_terraform_is_refused(tmp_path: Path) -> None:
     fake.chmod(0o755)
     with pytest.raises(EngineMissing, match="failed"):
         check_engine(str(fake))
+
+
+def test_serve_stops_at_start_up_when_the_engine_is_missing(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setenv("SIZER_TERRAFORM_BIN", "/nonexistent/terraform")
+    assert main(["serve", "--http"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sizer serve: SIZER_TERRAFORM_BIN: Terraform engine")
+    assert len(err.splitlines()) == 1

@@ -13,7 +13,7 @@ from tools.asking.loads import LoadError, parse_range
 from tools.asking.names import is_label, name_problem
 from tools.asking.vocabulary import FRAMEWORKS, LANGUAGE_WORDS
 from tools.propose import IMAGE_PATTERN, PROBE_PATH_PATTERN
-from tools.sizing.models import KINDS, LANGUAGES
+from tools.sizing.vocabulary import KINDS, LANGUAGES
 
 __all__ = ["FLAGS_WITH_VALUE", "SWITCHES", "FlagError", "read_flags"]
 

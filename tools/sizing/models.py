@@ -7,7 +7,6 @@ is a pydantic model, so it validates at the edge and serialises to JSON unchange
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
@@ -15,27 +14,17 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-Language = Literal["go", "java", "python", "nodejs", "csharp", "cpp", "ruby", "php", "rust"]
-LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
-Kind = Literal["http", "grpc", "gateway", "frontend", "worker", "vm"]
-KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
-
-
-def check_dns1123(name: str) -> str:
-    """Reject names Kubernetes would reject, with the rule in the message."""
-    if len(name) > 63 or not DNS1123_LABEL.match(name):
-        raise ValueError(
-            f"{name!r} is not a DNS-1123 label: use 1-63 lower-case letters, digits and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return name
-
+from tools.sizing.vocabulary import DNS1123_LABEL as DNS1123_LABEL
+from tools.sizing.vocabulary import KINDS as KINDS
+from tools.sizing.vocabulary import LANGUAGES as LANGUAGES
+from tools.sizing.vocabulary import Kind as Kind
+from tools.sizing.vocabulary import Language as Language
+from tools.sizing.vocabulary import check_dns1123 as check_dns1123
+from tools.sizing.vocabulary import is_dns1123 as is_dns1123
 
 Dns1123Label = Annotated[str, AfterValidator(check_dns1123)]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 
 class ServiceMeta(BaseModel):
@@ -50,19 +39,6 @@ class ServiceMeta(BaseModel):
     system: str | None = None
     description: str = ""
     critical: bool = False
-
-
-class LoadEstimate(BaseModel):
-    """Expected request rate for the whole service, in requests per second."""
-
-    model_config = ConfigDict(frozen=True)
-
-    rps_low: float = Field(ge=0)
-    rps_high: float = Field(ge=0)
-
-    def model_post_init(self, __context: object) -> None:
-        if self.rps_high < self.rps_low:
-            raise ValueError(f"rps range {self.rps_low}-{self.rps_high} is reversed")
 
 
 @dataclass(frozen=True)
