@@ -43,7 +43,7 @@ def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = 
         image=_text(request.get("image")),
         language=_text(request.get("language")),
         edits=tuple(edits_of(proposal)),
-        proposed=proposal.revisions[0].sizing.model_dump(),
+        proposed=Numbers(**proposal.revisions[0].sizing.model_dump()),
         id=proposal.id,
         workload=proposal.workload,
         namespace=proposal.namespace,

@@ -190,5 +190,8 @@ def plain_why(
         )
         if line is not None:
             lines.append(f"Sizer proposed: {line[0].lower()}{line[1:]}" if changed else line)
+    load_basis = next((r for r in reasons if r.statistic == "load basis"), None)
+    if load_basis is not None:
+        lines.append(load_basis.text[0].upper() + load_basis.text[1:] + ".")
     lines += [e.sentence() + "." for e in edits]
     return lines

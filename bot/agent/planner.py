@@ -20,13 +20,13 @@ from typing import Any
 from bot.agent.answer import Answer
 from bot.agent.followups import edits
 from bot.agent.memory import ThreadMemory, ThreadState
+from bot.agent.payloads import MatchPayload, ProposalPayload, SizedPayload
 from bot.agent.questions import question
 from bot.agent.tools import ToolResult, Toolset, Turn
 from tools.asking import Draft, Slot, read
-from tools.asking.reading import clean as clean_text
-from tools.plain_why import Edit, Numbers, plain_why
+from tools.asking import clean as clean_text
+from tools.plain_why import plain_why
 from tools.propose import SizeRequest
-from tools.sizing.models import Reason
 
 HELP = """I size Kubernetes workloads from evidence; a person approves every change.
 • `size items-api --rps 50-100 --language python --similar image-resizer` — or just say it: \
@@ -58,11 +58,6 @@ _TOPIC_WORDS = {
 _TOPICS = {"memory", "cpu", "replicas", "so", "much", "many", "high", "low", "detail"}
 _SIZE_INTENT = re.compile(r"\b(?:size|sizing|resize|resources\s+for)\b", re.I)
 _NO_IMAGE = re.compile(r"\b(?:no|none|skip|later|not\s+yet|don'?t\s+know|tbd)\b", re.I)
-_REVISE = re.compile(
-    r"\b(actually|instead|make\s+(?:that|it)|change|correction|sorry|rather"
-    r"|no,|update)\b",
-    re.I,
-)
 
 
 def _revises(found: Draft) -> bool:
@@ -80,26 +75,14 @@ def turn_text(turn: Turn) -> str:
     return turn.text
 
 
-def _numbers(d: dict[str, Any]) -> Numbers:
-    return Numbers(
-        replicas=int(d["replicas"]),
-        cpu_request=str(d["cpu_request"]),
-        cpu_limit=d.get("cpu_limit"),
-        memory_request=str(d["memory_request"]),
-        memory_limit=d.get("memory_limit"),
-    )
-
-
 def clean(text: str) -> str:
     return clean_text(text)
 
 
-def _fmt_size(d: dict[str, Any]) -> str:
-    cpu_limit = d.get("cpu_limit") or "none"
-    memory_limit = d.get("memory_limit") or "none"
+def _fmt_size(d: ProposalPayload | SizedPayload) -> str:
     return (
-        f"{d['replicas']} replicas × CPU {d['cpu_request']} (limit {cpu_limit}), "
-        f"memory {d['memory_request']} (limit {memory_limit})"
+        f"{d.replicas} replicas × CPU {d.cpu_request} (limit {d.cpu_limit or 'none'}), "
+        f"memory {d.memory_request} (limit {d.memory_limit or 'none'})"
     )
 
 
@@ -198,7 +181,9 @@ class Planner:
 
     def _current(self, proposal_id: str, turn: Turn) -> dict[str, Any] | None:
         result = self._call(turn, "proposal_status", {"proposal_id": proposal_id})
-        return result.data if result.status == "ok" else None
+        if result.status != "ok" or not isinstance(result.data, ProposalPayload):
+            return None
+        return result.data.model_dump()
 
     def _approve(self, proposal_id: str | None) -> str:
         where = f" on the card for `{proposal_id}`" if proposal_id else " on the proposal card"
@@ -247,7 +232,8 @@ class Planner:
                     f"no known service is called {query!r}, so I sized from the peers most like it"
                 )
                 continue
-            name, choices = match.data["name"], match.data["choices"]
+            assert isinstance(match.data, MatchPayload)
+            name, choices = match.data.name, match.data.choices
             if name is None:
                 state.choices, state.choice_for = list(choices), query
                 rest = tuple(q for q in wanted.similar if q != query)
@@ -286,20 +272,21 @@ class Planner:
         if result.status == "error":
             return f"I could not size `{request.name}`: {result.error}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         notes += [
-            r["text"]
-            for r in d.get("reasons", [])
-            if r["field"] == "confidence" and not r["text"].startswith("confidence ")
+            r.text
+            for r in d.reasons or ()
+            if r.field == "confidence" and not r.text.startswith("confidence ")
         ]
         lines = [
-            f"Proposed `{d['workload']}` in `{d['namespace']}`: {_fmt_size(d)}. "
-            f"Confidence {d['confidence']}. Proposal `{d['proposal_id']}` is waiting for an "
+            f"Proposed `{d.workload}` in `{d.namespace}`: {_fmt_size(d)}. "
+            f"Confidence {d.confidence}. Proposal `{d.proposal_id}` is waiting for an "
             "authorised person to approve it on the card."
         ]
         if not request.image:
             lines.append("It has no image yet, so it cannot be applied: ask again with the image.")
-        if d.get("does_not_fit"):
-            lines.append("It does not fit as proposed: " + "; ".join(d["does_not_fit"]))
+        if d.does_not_fit:
+            lines.append("It does not fit as proposed: " + "; ".join(d.does_not_fit))
         lines += [f"Note: {n}" for n in notes]
         return "\n".join(lines)
 
@@ -308,9 +295,9 @@ class Planner:
         if result.status != "ok":
             return f"I could not size `{args['name']}`: {result.error}"
         d = result.data
-        lines = [f"Sized `{d['workload']}`: {_fmt_size(d)}. Confidence {d['confidence']}."]
-        reasons = [Reason.model_validate(r) for r in d["reasons"]]
-        lines += plain_why(reasons, _numbers(d), language=args.get("language"))
+        assert isinstance(d, SizedPayload)
+        lines = [f"Sized `{d.workload}`: {_fmt_size(d)}. Confidence {d.confidence}."]
+        lines += plain_why(d.reasons, d.numbers(), language=args.get("language"))
         lines += [f"Note: {n}" for n in notes]
         lines.append(f"Not stored as a proposal ({why}), so there is nothing to approve yet.")
         return "\n".join(lines)
@@ -320,8 +307,9 @@ class Planner:
         if result.status != "approval_required":
             return f"I could not edit `{proposal_id}`: {result.error}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         return (
-            f"`{d['proposal_id']}` is now revision {d['revision']}: {_fmt_size(d)}. "
+            f"`{d.proposal_id}` is now revision {d.revision}: {_fmt_size(d)}. "
             "It still needs approval on the card."
         )
 
@@ -348,19 +336,20 @@ class Planner:
         if result.status != "ok":
             return result.error or f"I have nothing stored for `{target}`."
         d = result.data
-        self._explained = d["proposal_id"]
-        reasons = [Reason.model_validate(r) for r in d["reasons"]]
+        assert isinstance(d, ProposalPayload)
+        self._explained = d.proposal_id
+        reasons = d.reasons or ()
         lines = plain_why(
             reasons,
-            _numbers(d),
-            language=d.get("language"),
-            edits=[Edit(**e) for e in d.get("edits", [])],
+            d.numbers(),
+            language=d.language,
+            edits=d.edits or (),
             focus=dict.fromkeys(focus),
-            proposed=_numbers(d["proposed"]) if d.get("proposed") else None,
+            proposed=d.proposed,
         )
         head = (
-            f"`{d['workload']}` ({d['proposal_id']}, {d['state']}): {_fmt_size(d)}. "
-            f"Confidence {d['confidence']}."
+            f"`{d.workload}` ({d.proposal_id}, {d.state}): {_fmt_size(d)}. "
+            f"Confidence {d.confidence}."
         )
         return (
             "\n".join([head, *lines, "Ask `why in detail` for the engine's numbers."])
@@ -368,7 +357,7 @@ class Planner:
             else "\n".join(
                 [head]
                 + [f"• {r.field}: {r.text} ({r.statistic}; {r.window})" for r in reasons]
-                + [Edit(**e).sentence() + "." for e in d.get("edits", [])]
+                + [e.sentence() + "." for e in d.edits or ()]
             )
         )
 
@@ -378,8 +367,8 @@ class Planner:
         if result.status != "ok":
             return result.error or "I cannot size it again right now."
         d = result.data
-        reasons = [Reason.model_validate(r) for r in d["reasons"]]
-        lines = plain_why(reasons, _numbers(d), language=request.language, focus=focus)
+        assert isinstance(d, SizedPayload)
+        lines = plain_why(d.reasons, d.numbers(), language=request.language, focus=focus)
         return "\n".join([f"`{request.name}`: {_fmt_size(d)}.", *lines])
 
     def _status(self, proposal_id: str | None, turn: Turn) -> str:
@@ -389,11 +378,12 @@ class Planner:
         if result.status != "ok":
             return result.error or f"no proposal {proposal_id}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         lines = [
-            f"`{d['proposal_id']}` for `{d['namespace']}/{d['workload']}` is {d['state']} "
-            f"(revision {d['revision']}): {_fmt_size(d)}."
+            f"`{d.proposal_id}` for `{d.namespace}/{d.workload}` is {d.state} "
+            f"(revision {d.revision}): {_fmt_size(d)}."
         ]
-        lines += [f"• {h}" for h in d.get("history", [])]
+        lines += [f"• {h}" for h in d.history or ()]
         return "\n".join(lines)
 
     def _render(self, proposal_id: str | None, turn: Turn) -> str:
@@ -403,9 +393,10 @@ class Planner:
         if result.status != "ok":
             return result.error or f"no proposal {proposal_id}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         return (
-            f"What `{d['proposal_id']}` would apply (revision {d['revision']}):\n"
-            f"```\n{d['manifest_yaml']}```\nPlan: {d['plan_summary']}"
+            f"What `{d.proposal_id}` would apply (revision {d.revision}):\n"
+            f"```\n{d.manifest_yaml}```\nPlan: {d.plan_summary}"
         )
 
     def _verify(self, text: str, turn: Turn) -> str:

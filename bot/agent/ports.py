@@ -13,7 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from tools.kube import Fit, NodeRoom, QuotaUse, WorkloadUse
-from tools.plain_why import Edit
+from tools.plain_why import Edit, Numbers
 from tools.propose import SizeRequest
 from tools.sizing.models import Reason, UsageHistory
 from tools.verify import Verification
@@ -56,7 +56,7 @@ class ProposalView(BaseModel):
     # Who changed which number from what, oldest first, in plain words.
     edits: tuple[Edit, ...] = ()
     # The numbers Sizer first proposed (before anyone edited them).
-    proposed: dict[str, int | str | None] | None = None
+    proposed: Numbers | None = None
 
 
 class Proposals(Protocol):

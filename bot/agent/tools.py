@@ -8,7 +8,6 @@ apply: proposals are reached through :class:`~bot.agent.ports.Proposals`, which 
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import re
@@ -21,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.agent.fence import fence, redact
+from bot.agent.payloads import MatchPayload, ProposalPayload, SizedPayload
 from bot.agent.ports import Cluster, History, NotFoundError, Proposals, ProposalView, Refused
 from tools.asking import Load, LoadError, find_load, resolve_peer
 from tools.catalog import PeerCatalog
@@ -28,7 +28,7 @@ from tools.kube import KubeReadError
 from tools.prometheus import NoData, PrometheusError
 from tools.propose import SizeRequest, propose, unknown_similar
 from tools.sizing.coldstart import ColdStartSettings
-from tools.sizing.models import Dns1123Label, Kind, Language, Policy, Reason
+from tools.sizing.models import Dns1123Label, Kind, Language, Policy
 from tools.sizing.quantities import (
     QuantityError,
     format_cpu,
@@ -52,7 +52,8 @@ class ToolResult(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
     def text(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True), default=str)
+        """The one place a payload becomes JSON: the tool message the model reads."""
+        return json.dumps(self.model_dump(mode="json", exclude_none=True), default=str)
 
 
 # --- argument models ---------------------------------------------------------------------
@@ -182,35 +183,28 @@ def _mem(num_bytes: float | None) -> str | None:
     return format_memory(num_bytes) if num_bytes is not None else None
 
 
-def _reason(r: Reason) -> dict[str, Any]:
-    return r.model_dump(mode="json", exclude={"margin"})
-
-
-def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "proposal_id": p.id,
-        "workload": p.workload,
-        "namespace": p.namespace,
-        "state": p.state,
-        "revision": p.revision,
-        "replicas": p.replicas,
-        "cpu_request": p.cpu_request,
-        "cpu_limit": p.cpu_limit,
-        "memory_request": p.memory_request,
-        "memory_limit": p.memory_limit,
-        "confidence": round(p.confidence, 2),
-        "image": p.image,
-    }
-    if p.edits:
-        data["edits"] = [dataclasses.asdict(e) for e in p.edits]
-        data["proposed"] = p.proposed
-    if p.language:
-        data["language"] = p.language
-    if p.preflight:
-        data["does_not_fit"] = list(p.preflight)
-    if detail:
-        data["reasons"] = [_reason(r) for r in p.reasons]
-    return data
+def proposal_data(p: ProposalView, *, detail: bool = False, **more: Any) -> ProposalPayload:
+    proposed = p.proposed if p.edits else None
+    return ProposalPayload(
+        proposal_id=p.id,
+        workload=p.workload,
+        namespace=p.namespace,
+        state=p.state,
+        revision=p.revision,
+        replicas=p.replicas,
+        cpu_request=p.cpu_request,
+        cpu_limit=p.cpu_limit,
+        memory_request=p.memory_request,
+        memory_limit=p.memory_limit,
+        confidence=round(p.confidence, 2),
+        image=p.image,
+        language=p.language,
+        does_not_fit=p.preflight or None,
+        reasons=p.reasons if detail else None,
+        edits=p.edits or None,
+        proposed=proposed,
+        **more,
+    )
 
 
 def unstated_load(args: SizeRequest, turn: Turn) -> str | None:
@@ -531,9 +525,9 @@ class Toolset:
     def match_service(self, args: MatchArgs, turn: Turn) -> ToolResult:
         names, _ = self.known_services(args.namespace)
         match = resolve_peer(args.service, names)
-        data = {"query": match.query, "name": match.name, "choices": list(match.choices)}
         if match.name is None and not match.choices:
             return ToolResult(status="no_data", error=f"no known service matches {args.service!r}")
+        data = MatchPayload(query=match.query, name=match.name, choices=match.choices)
         return ToolResult(status="ok", data=data)
 
     def usage_history(self, args: WorkloadArgs, turn: Turn) -> ToolResult:
@@ -569,18 +563,17 @@ class Toolset:
         rec = propose(request, catalog, self.caps.policy, self.caps.coldstart)
         return ToolResult(
             status="ok",
-            data={
-                "workload": request.name,
-                "replicas": rec.replicas,
-                "cpu_request": format_cpu(rec.cpu_request_cores),
-                "cpu_limit": _cpu(rec.cpu_limit_cores),
-                "memory_request": format_memory(rec.memory_request_bytes),
-                "memory_limit": _mem(rec.memory_limit_bytes),
-                "confidence": round(rec.confidence, 2),
-                "reasons": [_reason(r) for r in rec.reasons],
-                "notes": unknown_similar(request, catalog),
-                "stored": False,
-            },
+            data=SizedPayload(
+                workload=request.name,
+                replicas=rec.replicas,
+                cpu_request=format_cpu(rec.cpu_request_cores),
+                cpu_limit=_cpu(rec.cpu_limit_cores),
+                memory_request=format_memory(rec.memory_request_bytes),
+                memory_limit=_mem(rec.memory_limit_bytes),
+                confidence=round(rec.confidence, 2),
+                reasons=rec.reasons,
+                notes=tuple(unknown_similar(request, catalog)),
+            ),
         )
 
     # -- proposals --
@@ -594,15 +587,15 @@ class Toolset:
 
     def explain(self, args: TargetArgs, turn: Turn) -> ToolResult:
         p = self._desk().why(args.target)
-        data = proposal_data(p, detail=True) | {"applied": p.applied}
-        return ToolResult(status="ok", data=data)
+        return ToolResult(status="ok", data=proposal_data(p, detail=True, applied=p.applied))
 
     def render_proposal(self, args: ProposalArgs, turn: Turn) -> ToolResult:
         p = self._desk().get(args.proposal_id)
         return ToolResult(
             status="ok",
-            data=proposal_data(p)
-            | {"manifest_yaml": redact(p.manifest_yaml), "plan_summary": redact(p.plan_summary)},
+            data=proposal_data(
+                p, manifest_yaml=redact(p.manifest_yaml), plan_summary=redact(p.plan_summary)
+            ),
         )
 
     def submit_proposal(self, args: SizeArgs, turn: Turn) -> ToolResult:
@@ -613,8 +606,11 @@ class Toolset:
         turn.new_card = p.id
         return ToolResult(
             status="approval_required",
-            data=proposal_data(p, detail=True)
-            | {"next": "a card with Approve / Edit / Reject was posted; a person must approve"},
+            data=proposal_data(
+                p,
+                detail=True,
+                next="a card with Approve / Edit / Reject was posted; a person must approve",
+            ),
         )
 
     def edit_proposal(self, args: EditArgs, turn: Turn) -> ToolResult:
@@ -631,14 +627,14 @@ class Toolset:
         turn.changed = p.id
         return ToolResult(
             status="approval_required",
-            data=proposal_data(p) | {"next": "the card now shows this revision; approve it there"},
+            data=proposal_data(p, next="the card now shows this revision; approve it there"),
         )
 
     def proposal_status(self, args: ProposalArgs, turn: Turn) -> ToolResult:
         p = self._desk().get(args.proposal_id)
         return ToolResult(
             status="ok",
-            data=proposal_data(p) | {"requester": p.requester, "history": list(p.trail)},
+            data=proposal_data(p, requester=p.requester, history=p.trail),
         )
 
     def verify_workload(self, args: WorkloadArgs, turn: Turn) -> ToolResult:
