@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from bot.approvals.access import AccessConfig, GroupDirectory, may_approve
 from bot.approvals.locks import WorkloadLocks
 from bot.approvals.models import (
+    FOLLOWED,
     INTERRUPTED,
     CardRef,
     Proposal,
@@ -41,9 +42,11 @@ from bot.approvals.models import (
     shown_hash,
 )
 from bot.approvals.store import ProposalStore, TransitionConflict
+from bot.clusters import ClusterChoiceError, ClusterSet
 from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
+    ChangeRequestState,
     Executor,
     PreparedChange,
     PrepareRequest,
@@ -166,8 +169,12 @@ class ProposalService:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
+        clusters: ClusterSet | None = None,
+        cluster_catalog: Callable[[str], PeerCatalog] | None = None,
     ) -> None:
         self.store = store
+        self._clusters = clusters
+        self._cluster_catalog = cluster_catalog
         self._locks = locks
         self._executor = executor
         self._access = access
@@ -191,8 +198,13 @@ class ProposalService:
         progress: Progress = _quiet,
     ) -> Proposal:
         """Size, prepare what would be applied, and store the proposal (state ``proposed``)."""
+        cluster = self._cluster_for(request.cluster)
         try:
-            catalog = self._catalog()
+            catalog = (
+                self._cluster_catalog(cluster)
+                if cluster is not None and self._cluster_catalog is not None
+                else self._catalog()
+            )
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
@@ -214,6 +226,7 @@ class ProposalService:
             "sized",
             now,
             container=container_of(request.model_dump(mode="json")),
+            cluster=cluster,
         )
         proposal = Proposal(
             id=proposal_id,
@@ -230,8 +243,24 @@ class ProposalService:
             updated_by=requester,
             channel=channel,
             thread_ts=thread_ts,
+            cluster=cluster,
         )
         return self.store.create(proposal, reason=f"sized by {rec.strategy}")
+
+    def _cluster_for(self, requested: str | None) -> str | None:
+        """The cluster a request means; asks (InputError) when several could be meant.
+
+        None without a clusters file: the one cluster, and proposals look as they always did.
+        """
+        if self._clusters is None or not self._clusters.from_file:
+            only = self._clusters.names[0] if self._clusters is not None else None
+            if requested and requested != only:
+                raise InputError(f"no cluster {requested!r}: this Sizer serves one cluster")
+            return None
+        try:
+            return self._clusters.choose(requested).name
+        except ClusterChoiceError as exc:
+            raise InputError(str(exc)) from None
 
     def _revision(
         self,
@@ -244,6 +273,8 @@ class ProposalService:
         note: str,
         now: float,
         container: Mapping[str, object] | None = None,
+        *,
+        cluster: str | None = None,
     ) -> Revision:
         request = PrepareRequest(
             **(container or {}),
@@ -257,6 +288,7 @@ class ProposalService:
             memory_request=sizing.memory_request,
             memory_limit=sizing.memory_limit,
             labels={"app.kubernetes.io/managed-by": "sizer", "sizer.dev/proposal": proposal_id},
+            cluster=cluster,
         )
         try:
             change = self._executor.prepare(request)
@@ -270,7 +302,9 @@ class ProposalService:
             number=number,
             sizing=sizing,
             change=change,
-            shown_sha256=shown_hash(proposal_id, number, workload, namespace, sizing, change),
+            shown_sha256=shown_hash(
+                proposal_id, number, workload, namespace, sizing, change, cluster
+            ),
             author=author,
             created_at=now,
             note=note,
@@ -333,7 +367,9 @@ class ProposalService:
         ``observe`` sees the proposal after each intermediate transition (to update a card).
         """
         seen = self._fresh(ref, actor, "approve")
-        decision = may_approve(self._access, seen.namespace, actor, seen.requester, self._groups)
+        decision = may_approve(
+            self._access, seen.namespace, actor, seen.requester, self._groups, cluster=seen.cluster
+        )
         if not decision.allowed:
             self.store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
@@ -363,6 +399,8 @@ class ProposalService:
             result = self._apply(applying, actor, progress)
             final = S.APPLIED if result.ok else S.ROLLED_BACK if result.rolled_back else S.FAILED
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
+            if result.ok and result.change_request is not None:
+                final, why = S.SUBMITTED, "submitted: " + _submitted(result)
             return self._move(applying, final, actor, why, result=result)
 
     def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:
@@ -373,6 +411,9 @@ class ProposalService:
             namespace=proposal.namespace,
             approved_by=actor,
             change=proposal.current.change,
+            cluster=proposal.cluster,
+            confidence=proposal.confidence,
+            reasons=proposal.reasons,
         )
         try:
             return self._executor.apply(request, progress)
@@ -422,6 +463,7 @@ class ProposalService:
             note,
             now,
             container=container_of(seen.request),
+            cluster=seen.cluster,
         )
         if revision.change.preflight:
             misfit = "; ".join(revision.change.preflight)
@@ -450,6 +492,36 @@ class ProposalService:
                     continue
         return moved
 
+    def followed(self) -> list[Proposal]:
+        """GitOps proposals waiting on their pull request or on the controller's rollout."""
+        return self.store.in_states(sorted(FOLLOWED))
+
+    def record_review(self, proposal: Proposal, state: ChangeRequestState) -> Proposal | None:
+        """The pull request of a submitted proposal was merged or closed; None if still open."""
+        result = proposal.result
+        if proposal.state != S.SUBMITTED or result is None or result.change_request is None:
+            return None
+        if state == "open":
+            return None
+        change_request = result.change_request.model_copy(update={"state": state})
+        update = result.model_copy(update={"change_request": change_request})
+        where = change_request.url or change_request.branch
+        target, why = (
+            (S.MERGED, f"merged: {where}; the GitOps controller rolls it out")
+            if state == "merged"
+            else (S.CLOSED, f"closed without merging: {where}")
+        )
+        return self._move(proposal, target, SYSTEM_ACTOR, why, result=update)
+
+    def record_rollout(self, proposal: Proposal) -> Proposal:
+        """The merged revision is in the cluster (the workload carries its annotation)."""
+        return self._move(
+            proposal,
+            S.APPLIED,
+            SYSTEM_ACTOR,
+            "applied: the GitOps controller rolled it out (workload seen with the annotation)",
+        )
+
     def interrupted(self) -> list[Proposal]:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
         return [
@@ -467,7 +539,9 @@ class ProposalService:
             raise InputError(f"{seen.id} never started applying; it can only be resolved failed")
         if outcome not in (S.APPLIED, S.FAILED, S.ROLLED_BACK):
             raise InputError("resolve to one of: applied, failed, rolled_back")
-        decision = may_approve(self._access, seen.namespace, actor, "", self._groups)
+        decision = may_approve(
+            self._access, seen.namespace, actor, "", self._groups, cluster=seen.cluster
+        )
         if not decision.allowed:
             self.store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
@@ -529,7 +603,9 @@ class ProposalService:
         """The requester or an approver may edit or reject (never approve: see approve)."""
         if actor == proposal.requester:
             return
-        decision = may_approve(self._access, proposal.namespace, actor, "", self._groups)
+        decision = may_approve(
+            self._access, proposal.namespace, actor, "", self._groups, cluster=proposal.cluster
+        )
         if not decision.allowed:
             self.store.deny(proposal, actor, f"{action} refused: {decision.reason}", self._clock())
             raise NotAuthorised(
@@ -570,6 +646,14 @@ class ProposalService:
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
                 f"revision {conflict.revision}); nothing was done"
             ) from None
+
+
+def _submitted(result: ApplyResult) -> str:
+    change = result.change_request
+    assert change is not None
+    if change.url:
+        return f"pull request {change.url} (branch {change.branch})"
+    return f"branch {change.branch} pushed to {change.repo}"
 
 
 def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:

@@ -13,10 +13,11 @@ Nothing in Sizer reads the environment anywhere else, and nothing reads it at im
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.sizing.coldstart import ColdStartSettings
@@ -31,6 +32,7 @@ __all__ = [
     "CatalogSettings",
     "ClusterSettings",
     "ExecutorSettings",
+    "GitOpsSettings",
     "LLMSettings",
     "PrometheusSettings",
     "RedisSettings",
@@ -188,6 +190,111 @@ class ClusterSettings(_Group):
         validation_alias="KUBECONFIG",
         description="cluster to read and apply to (the in-cluster service account otherwise)",
     )
+    name: str = Field(
+        "default",
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        validation_alias="SIZER_CLUSTER_NAME",
+        description="the one cluster's name when there is no clusters file (GitOps paths, cards)",
+    )
+    clusters_file: Path | None = Field(
+        None,
+        validation_alias="SIZER_CLUSTERS_FILE",
+        description="YAML naming several clusters (context, Prometheus, apply mode, GitOps path)",
+    )
+
+
+_GIT_URL = re.compile(r"^(https://|ssh://|file:///|git@[\w.-]+:)\S+$")
+_PATH_FIELDS = frozenset({"cluster", "namespace", "name"})
+
+
+def check_path_template(template: str) -> str:
+    """A GitOps path template: relative, only ``{cluster}``, ``{namespace}``, ``{name}``."""
+    fields = set(re.findall(r"\{([^{}]*)\}", template))
+    unknown = sorted(fields - _PATH_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}}; use {{cluster}}, {{namespace}} and {{name}}"
+        )
+    if "name" not in fields:
+        raise ValueError("the path must contain {name} so each workload has its own file")
+    parts = template.split("/")
+    if template.startswith("/") or ".." in parts or not template.endswith((".yaml", ".yml")):
+        raise ValueError("the path must be relative, without '..', and end in .yaml or .yml")
+    return template
+
+
+class GitOpsSettings(_Group):
+    """``gitops`` apply mode: approved changes become commits and pull requests, not applies."""
+
+    apply_mode: Literal["direct", "gitops"] = Field(
+        "direct",
+        validation_alias="SIZER_APPLY_MODE",
+        description="direct: apply to the cluster; gitops: commit, push and open a pull request",
+    )
+    repo: str | None = Field(
+        None,
+        validation_alias="SIZER_GITOPS_REPO",
+        description="git URL of the GitOps repository (https://, ssh://, file:///)",
+    )
+    branch: str = Field(
+        "main",
+        pattern=r"^[A-Za-z0-9._/-]{1,200}$",
+        validation_alias="SIZER_GITOPS_BRANCH",
+        description="base branch the controller deploys from",
+    )
+    path: str = Field(
+        "{cluster}/{namespace}/{name}.yaml",
+        validation_alias="SIZER_GITOPS_PATH",
+        description="where a workload's manifest lives in the repository",
+    )
+    provider: Literal["none", "github", "gitlab"] = Field(
+        "none",
+        validation_alias="SIZER_GITOPS_PROVIDER",
+        description="where pull/merge requests are opened; none: the pushed branch is the result",
+    )
+    token: SecretStr | None = Field(
+        None,
+        validation_alias="SIZER_GITOPS_TOKEN",
+        description="provider API token (mount it from a Secret)",
+    )
+    api_url: str | None = Field(
+        None,
+        validation_alias="SIZER_GITOPS_API_URL",
+        description="provider API base; GitHub's or GitLab.com's when unset",
+    )
+    project: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)+$",
+        validation_alias="SIZER_GITOPS_PROJECT",
+        description="owner/repo (GitHub) or group/project (GitLab); read from the URL when unset",
+    )
+    labels: tuple[str, ...] = Field(
+        ("sizer",),
+        validation_alias="SIZER_GITOPS_LABELS",
+        description="labels put on every pull request (JSON list)",
+    )
+    poll_interval_s: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        validation_alias="SIZER_GITOPS_POLL_S",
+        description="how often open pull requests and merged rollouts are checked",
+    )
+    author_name: str = Field("Sizer", validation_alias="SIZER_GITOPS_AUTHOR_NAME")
+    author_email: str = Field("sizer@localhost", validation_alias="SIZER_GITOPS_AUTHOR_EMAIL")
+    timeout_s: float = Field(30.0, gt=0, le=600, validation_alias="SIZER_GITOPS_TIMEOUT_S")
+
+    @field_validator("repo")
+    @classmethod
+    def _git_url(cls, value: str | None) -> str | None:
+        if value is not None and not _GIT_URL.match(value):
+            raise ValueError("use a git URL: https://…, ssh://…, git@host:path or file:///…")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return check_path_template(value)
 
 
 class ApprovalSettings(_Group):
@@ -320,6 +427,7 @@ class Settings(BaseModel):
         "cluster": ClusterSettings,
         "approvals": ApprovalSettings,
         "executor": ExecutorSettings,
+        "gitops": GitOpsSettings,
         "runtime": RuntimeSettings,
         "catalog": CatalogSettings,
     }
@@ -331,6 +439,7 @@ class Settings(BaseModel):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    gitops: GitOpsSettings = Field(default_factory=GitOpsSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     policy: Policy = Field(default_factory=Policy)

@@ -12,6 +12,7 @@ where production passes real ones.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from functools import cached_property
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from bot.agent.ports import Cluster, History
     from bot.agent.tools import Capabilities
     from bot.agent_adapter import AgentResponder
+    from bot.clusters import ClusterSet
     from bot.executors.base import Executor
+    from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
 
@@ -96,6 +99,9 @@ class Components:
         self._cluster = cluster
         self._history = history
         self._live_usage = live_usage
+        self._cluster_catalogs: dict[str, PeerCatalog] = {}
+        self._readers: dict[str, Cluster] = {}
+        self._histories: dict[str, History] = {}
 
     # -- state -----------------------------------------------------------------------------
 
@@ -111,6 +117,17 @@ class Components:
             return load_access(self.settings.approvals.access_file)
         except AccessError as exc:
             raise StartupError(f"SIZER_ACCESS_FILE: {exc}") from None
+
+    @cached_property
+    def clusters(self) -> ClusterSet:
+        """The clusters file, or the one cluster of ``KUBECONFIG`` (zero configuration)."""
+        from bot.clusters import ClustersError, load_clusters
+
+        settings = self.settings
+        try:
+            return load_clusters(settings.cluster, settings.prometheus, settings.gitops)
+        except ClustersError as exc:
+            raise StartupError(f"SIZER_CLUSTERS_FILE: {exc}") from None
 
     # -- evidence --------------------------------------------------------------------------
 
@@ -130,6 +147,9 @@ class Components:
         """A read-only reader on the cluster of ``KUBECONFIG``; None when it is not set."""
         if self._cluster is not None:
             return self._cluster
+        clusters = self.clusters
+        if clusters.from_file:
+            return self.cluster_reader(clusters.default or clusters.names[0])
         kubeconfig = self.settings.cluster.kubeconfig
         if kubeconfig is None:
             return None
@@ -144,11 +164,51 @@ class Components:
             raise StartupError(f"KUBECONFIG {kubeconfig}: {exc}") from None
         return KubeReader(api)
 
+    def cluster_reader(self, name: str) -> Cluster:
+        """A read-only reader on one cluster of the clusters file, built once."""
+        if name not in self._readers:
+            from kubernetes import client, config
+
+            from tools.kube import KubeReader
+
+            spec = self.clusters.get(name)
+            try:
+                if spec.in_cluster:
+                    configuration = client.Configuration()
+                    config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                    api = client.ApiClient(configuration)
+                else:
+                    path = str(spec.kubeconfig) if spec.kubeconfig else None
+                    api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                        config_file=path, context=spec.context
+                    )
+            except (config.ConfigException, OSError) as exc:
+                raise StartupError(f"SIZER_CLUSTERS_FILE: cluster {name}: {exc}") from None
+            self._readers[name] = KubeReader(api)
+        return self._readers[name]
+
+    def history_for(self, name: str) -> History | None:
+        """One cluster's own Prometheus history; None when the clusters file names none."""
+        spec = self.clusters.get(name)
+        if spec.prometheus_url is None:
+            return None
+        if name not in self._histories:
+            from bot.agent.history import PrometheusHistory
+
+            prometheus = self.settings.prometheus
+            self._histories[name] = PrometheusHistory(
+                spec.prometheus_url, prometheus.metric_schema(), prometheus.timeout_s
+            )
+        return self._histories[name]
+
     @cached_property
     def history(self) -> History | None:
         """The workloads' own history from Prometheus; None without ``PROMETHEUS_URL``."""
         if self._history is not None:
             return self._history
+        clusters = self.clusters
+        if clusters.from_file:
+            return self.history_for(clusters.default or clusters.names[0])
         prometheus = self.settings.prometheus
         if not prometheus.url:
             return None
@@ -173,7 +233,12 @@ class Components:
         """The executor given, or the real one on the configured cluster."""
         if self._executor is not None:
             return self._executor
+        clusters = self.clusters
         build = self._build_executor or _real_executor
+        if self._build_executor is None and (
+            clusters.from_file or clusters.clusters[0].apply_mode == "gitops"
+        ):
+            build = functools.partial(_fleet_executor, clusters=clusters)
         try:
             return build(self.settings)
         except (RuntimeError, OSError, ValueError) as exc:
@@ -203,7 +268,29 @@ class Components:
             proposal_ttl_s=approvals.proposal_ttl_s,
             clock=self.clock,
             live_usage=self.live_usage,
+            clusters=self.clusters,
+            cluster_catalog=self.cluster_catalog,
         )
+
+    def cluster_catalog(self, cluster: str) -> PeerCatalog:
+        """Peers for a change in ``cluster``: its own history first, then the shared catalog."""
+        if cluster not in self._cluster_catalogs:
+            spec = self.clusters.get(cluster)
+            if spec.history is None:
+                return self.catalog
+            from bot.clusters import cluster_first
+            from tools.catalog import load_catalog
+
+            own = load_catalog(spec.history)
+            self._cluster_catalogs[cluster] = cluster_first(own, self.catalog, cluster)
+        return self._cluster_catalogs[cluster]
+
+    @cached_property
+    def follower(self) -> PullRequestFollower:
+        """Follows GitOps pull requests to their merge and the rollout to the cluster."""
+        from bot.follow import PullRequestFollower
+
+        return PullRequestFollower(self.service, self.executor)
 
     # -- talking ---------------------------------------------------------------------------
 
@@ -240,6 +327,12 @@ class Components:
         from bot.agent_adapter import AgentResponder
 
         return AgentResponder(self.agent(self.service), self.service)
+
+
+def _fleet_executor(settings: Settings, *, clusters: ClusterSet) -> Executor:
+    from bot.executors import build_fleet
+
+    return build_fleet(settings.executor, settings.gitops, clusters)
 
 
 def _real_executor(settings: Settings) -> Executor:

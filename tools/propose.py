@@ -76,6 +76,7 @@ class SizeRequest(BaseModel):
         pattern=rf"^{PROBE_PATH_PATTERN}$",
         description="HTTP readiness path, e.g. /healthz; without one the probe is a TCP check",
     )
+    cluster: Dns1123Label | None = None
 
     @model_validator(mode="after")
     def _load(self) -> SizeRequest:

@@ -10,6 +10,14 @@ The file (``SIZER_ACCESS_FILE``) is YAML::
         self_approval: false      # the requester may not approve their own change (default)
         capacity: {max_replicas: 12, max_pod_cpu: "2", max_pod_memory: 4Gi,
                    cpu: "16", memory: 32Gi}   # cpu/memory: the whole workload's requests
+    clusters:                     # with several clusters: rules for one cluster come first
+      prod-a:
+        default: {approvers: {groups: [S0SRE]}}
+        namespaces:
+          team-a: {approvers: {users: [U056GHI]}}
+
+For a proposal in cluster ``prod-a``, namespace ``team-a``: the cluster's namespace entry, then
+the cluster's default, then the top-level namespace entry, then the top-level default.
 
 Group membership is looked up through a :class:`GroupDirectory` (Slack's user groups in
 production), so tests pass a directory instead of patching anything.
@@ -117,13 +125,26 @@ class NamespaceAccess(BaseModel):
     capacity: Capacity = Capacity()
 
 
-class AccessConfig(BaseModel):
+class ClusterAccess(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     default: NamespaceAccess | None = None
     namespaces: dict[Dns1123Label, NamespaceAccess] = Field(default_factory=dict)
 
-    def for_namespace(self, namespace: str) -> NamespaceAccess | None:
+
+class AccessConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default: NamespaceAccess | None = None
+    namespaces: dict[Dns1123Label, NamespaceAccess] = Field(default_factory=dict)
+    clusters: dict[Dns1123Label, ClusterAccess] = Field(default_factory=dict)
+
+    def for_namespace(self, namespace: str, cluster: str | None = None) -> NamespaceAccess | None:
+        own = self.clusters.get(cluster) if cluster else None
+        if own is not None:
+            found = own.namespaces.get(namespace, own.default)
+            if found is not None:
+                return found
         return self.namespaces.get(namespace, self.default)
 
 
@@ -156,10 +177,16 @@ class Decision(BaseModel):
 
 
 def may_approve(
-    config: AccessConfig, namespace: str, actor: str, requester: str, groups: GroupDirectory
+    config: AccessConfig,
+    namespace: str,
+    actor: str,
+    requester: str,
+    groups: GroupDirectory,
+    *,
+    cluster: str | None = None,
 ) -> Decision:
     """Whether ``actor`` may approve (or reject, or resolve) a change in ``namespace``."""
-    rules = config.for_namespace(namespace)
+    rules = config.for_namespace(namespace, cluster)
     if rules is None:
         return Decision(
             allowed=False, reason=f"namespace {namespace} has no approvers in the access file"

@@ -24,6 +24,7 @@ FIELDS = (
     "at",
     "sha256",
     "reason",
+    "cluster",
 )
 
 
@@ -44,6 +45,7 @@ class AuditEntry(BaseModel):
     at: str
     sha256: str
     reason: str
+    cluster: str = ""  # empty: the only cluster
 
     def fields(self) -> list[str]:
         """Flat field/value list in :data:`FIELDS` order, for XADD."""
@@ -59,6 +61,7 @@ class AuditEntry(BaseModel):
             self.at,
             self.sha256,
             self.reason,
+            self.cluster,
         )
         out: list[str] = []
         for name, value in zip(FIELDS, values, strict=True):
@@ -80,14 +83,16 @@ class AuditEntry(BaseModel):
             at=raw.get("at", ""),
             sha256=raw.get("sha256", ""),
             reason=raw.get("reason", ""),
+            cluster=raw.get("cluster", ""),
         )
 
     def line(self) -> str:
         move = self.to_state if self.from_state == "" else f"{self.from_state} → {self.to_state}"
         if self.event != "transition":
             move = f"{self.event} ({self.from_state})"
+        where = f"{self.namespace}/{self.workload}" + (f"@{self.cluster}" if self.cluster else "")
         return (
-            f"{self.at}  {self.namespace}/{self.workload}  {self.proposal} r{self.revision}  "
+            f"{self.at}  {where}  {self.proposal} r{self.revision}  "
             f"{move}  by {self.actor}  sha256:{self.sha256[:12]}  {self.reason}"
         )
 

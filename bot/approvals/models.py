@@ -26,16 +26,25 @@ class ProposalState(StrEnum):
     APPLIED = "applied"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    # gitops mode: pushed (and a pull request opened); then merged or closed unmerged.
+    SUBMITTED = "submitted"
+    MERGED = "merged"
+    CLOSED = "closed"
 
 
 S = ProposalState
 
 # proposed → proposed is an edit (new revision). approved → failed resolves a proposal whose
-# bot died between the approval and the start of the apply.
+# bot died between the approval and the start of the apply. In gitops mode an apply ends
+# ``submitted`` (a branch and pull request, nothing applied); the merge moves it to ``merged``
+# and the workload showing up in the cluster with the proposal's annotation to ``applied``.
 TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
-    S.APPLYING: frozenset({S.APPLIED, S.FAILED, S.ROLLED_BACK}),
+    S.APPLYING: frozenset({S.APPLIED, S.FAILED, S.ROLLED_BACK, S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.MERGED, S.CLOSED}),
+    S.MERGED: frozenset({S.APPLIED}),
+    S.CLOSED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
     S.APPLIED: frozenset(),
@@ -44,6 +53,8 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
 }
 FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
+# Waiting on a pull request or on the GitOps controller.
+FOLLOWED = frozenset({S.SUBMITTED, S.MERGED})
 
 
 def allowed(current: ProposalState, target: ProposalState) -> bool:
@@ -93,9 +104,10 @@ def shown_hash(
     namespace: str,
     sizing: Sizing,
     change: PreparedChange,
+    cluster: str | None = None,
 ) -> str:
     """sha256 over everything a card shows for one revision, in a canonical encoding."""
-    body = {
+    body: dict[str, object] = {
         "proposal": proposal_id,
         "revision": number,
         "workload": workload,
@@ -106,6 +118,12 @@ def shown_hash(
         "plan_summary": change.plan_summary,
         "objects": list(change.objects),
     }
+    # Only present when set, so cards made before clusters and GitOps keep their hash.
+    if cluster is not None:
+        body["cluster"] = cluster
+    if change.git_base is not None:
+        base = change.git_base
+        body["git"] = {"repo": base.repo, "branch": base.branch, "path": base.path}
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()
 
@@ -149,6 +167,7 @@ class Proposal(BaseModel):
     thread_ts: str | None = None
     message_ts: str | None = Field(None, description="the card, once posted; kept apart")
     result: ApplyResult | None = None
+    cluster: str | None = Field(None, description="the cluster it is for; None: the only one")
 
     @property
     def revision(self) -> int:

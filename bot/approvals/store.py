@@ -217,6 +217,7 @@ def _entry(proposal: Proposal, from_state: str, reason: str) -> AuditEntry:
         at=now_iso(proposal.updated_at),
         sha256=proposal.current.shown_sha256,
         reason=reason,
+        cluster=proposal.cluster or "",
     )
 
 

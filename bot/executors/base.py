@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.sizing.models import Reason
+
 Progress = Callable[[str], None]
 
 
@@ -43,6 +45,25 @@ class PrepareRequest(BaseModel):
     storage_backend: Literal["ceph", "nfs"] = "ceph"
     load_balancer: bool = False
     load_balancer_ip: str | None = None
+    # Which cluster the change is for; None: the only one.
+    cluster: str | None = None
+
+
+class GitBase(BaseModel):
+    """In ``gitops`` mode: where the manifest will be committed, and the base it was made on.
+
+    ``blob`` is the file's git object id on the base when the proposal was prepared (None: the
+    file did not exist); a different id at approval time is a conflict, never overwritten.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    repo: str
+    branch: str
+    path: str
+    commit: str
+    blob: str | None = None
+    provider: Literal["none", "github", "gitlab"] = "none"
 
 
 class PreparedChange(BaseModel):
@@ -60,6 +81,8 @@ class PreparedChange(BaseModel):
     request: PrepareRequest | None = None
     # What does not fit the namespace quota or the nodes; empty when everything fits.
     preflight: tuple[str, ...] = ()
+    # In ``gitops`` mode, where the manifest goes; None in ``direct`` mode.
+    git_base: GitBase | None = None
 
 
 class ApplyRequest(BaseModel):
@@ -71,6 +94,27 @@ class ApplyRequest(BaseModel):
     namespace: str
     approved_by: str
     change: PreparedChange
+    cluster: str | None = None
+    # What the card said, for a commit message or pull request that must say it too.
+    confidence: float | None = None
+    reasons: tuple[Reason, ...] = ()
+
+
+ChangeRequestState = Literal["open", "merged", "closed"]
+
+
+class ChangeRequest(BaseModel):
+    """What a ``gitops`` apply produced: a pushed branch and, with a provider, its PR/MR."""
+
+    provider: Literal["none", "github", "gitlab"]
+    repo: str
+    branch: str
+    base: str
+    path: str
+    commit: str
+    number: int | None = None
+    url: str | None = None
+    state: ChangeRequestState = "open"
 
 
 class ApplyStep(BaseModel):
@@ -87,6 +131,10 @@ class ApplyResult(BaseModel):
     rolled_back: bool = False
     # Live objects as they were before the apply, for the audit and for rollback.
     previous_manifest_yaml: str | None = None
+    # ``gitops`` mode: the branch and pull request the change went to instead of the cluster.
+    change_request: ChangeRequest | None = None
+    # ``gitops`` mode: what changed on the base since the proposal, when that stopped it.
+    conflict_diff: str | None = None
 
 
 class Executor(Protocol):

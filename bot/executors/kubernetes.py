@@ -74,8 +74,15 @@ class KubeApi:
         return cls(k8s.ApiClient(configuration), field_manager=field_manager)
 
     @classmethod
-    def from_kubeconfig(cls, path: Path | None, *, field_manager: str = "sizer") -> KubeApi:
-        """From a kubeconfig file, or the in-cluster service account when no path is given."""
+    def from_kubeconfig(
+        cls, path: Path | None, *, field_manager: str = "sizer", context: str | None = None
+    ) -> KubeApi:
+        """From a kubeconfig file (and context), or the in-cluster service account."""
+        if context is not None:
+            api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=str(path) if path else None, context=context
+            )
+            return cls(api, field_manager=field_manager)
         if path is None:
             configuration = k8s.Configuration()
             k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.approvals.audit import AuditEntry
 from bot.approvals.models import CardRef, Proposal, ProposalState
+from bot.executors.base import ChangeRequest
 from bot.service import WhyAnswer
 from tools.plain_why import Numbers, edits_between, plain_why
 from tools.sizing.models import Reason
@@ -38,6 +39,9 @@ _STATE_WORDS = {
     S.APPLIED: ":rocket: Applied",
     S.FAILED: ":x: Apply failed",
     S.ROLLED_BACK: ":leftwards_arrow_with_hook: Rolled back",
+    S.SUBMITTED: ":arrow_heading_up: Pull request opened",
+    S.MERGED: ":twisted_rightwards_arrows: Merged; the GitOps controller will roll it out",
+    S.CLOSED: ":wastebasket: Closed without merging",
 }
 
 
@@ -92,10 +96,33 @@ def state_line(proposal: Proposal) -> str:
         expires = f"<!date^{int(proposal.expires_at)}^{{date_short_pretty}} {{time}}|{when}>"
         return f"{word} · asked by <@{proposal.requester}> · expires {expires}"
     by = "" if proposal.updated_by == "sizer" else f" by <@{proposal.updated_by}>"
+    change = _change_request(proposal)
+    if proposal.state == S.SUBMITTED and change is not None and change.url is None:
+        word = ":arrow_heading_up: Branch pushed"
     line = f"{word}{by} · asked by <@{proposal.requester}>"
     if proposal.result is not None and proposal.result.error:
         line += f" · {clip(proposal.result.error, 300)}"
+    link = gitops_line(proposal)
+    if link:
+        line += f" · {link}"
     return line
+
+
+def _change_request(proposal: Proposal) -> ChangeRequest | None:
+    return proposal.result.change_request if proposal.result is not None else None
+
+
+def gitops_line(proposal: Proposal) -> str:
+    """The branch and pull request a GitOps approval produced, as Slack links."""
+    change = _change_request(proposal)
+    if change is None:
+        return ""
+    branch = f"branch `{change.branch}`"
+    if change.url:
+        kind = "merge request" if change.provider == "gitlab" else "pull request"
+        number = f"!{change.number}" if change.provider == "gitlab" else f"#{change.number}"
+        return f"<{change.url}|{kind} {number}> ({branch})"
+    return f"{branch} on `{clip(change.repo, 200)}`"
 
 
 def _reason_line(reason: Reason) -> str:
@@ -122,7 +149,8 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks: list[Block] = [
         header(f"Sizing proposal: {proposal.workload}"),
         section(
-            f"*Namespace* `{proposal.namespace}` · *Replicas* {rev.sizing.replicas} · "
+            _cluster_part(proposal) + f"*Namespace* `{proposal.namespace}` · "
+            f"*Replicas* {rev.sizing.replicas} · "
             f"*Confidence* {_confidence(proposal.confidence)} · revision {rev.number} · "
             f"`{proposal.id}`"
         ),
@@ -135,12 +163,33 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     if rev.number > 1 and rev.note:
         blocks.append(context(f"Revision {rev.number}: {rev.note}"))
     objects = "\n".join(f"• `{o}`" for o in change.objects) or "• (none listed)"
+    git = change.git_base
+    title = "What will be applied" if git is None else "What will be committed"
     blocks.append(
         section(
-            f"*What will be applied*\n*Kubernetes objects*\n{objects}\n"
+            f"*{title}*\n*Kubernetes objects*\n{objects}\n"
             f"*Terraform plan*: {change.plan_summary or 'no infrastructure change'}"
         )
     )
+    if git is not None:
+        review = "a pull request is opened" if git.provider != "none" else "the branch is pushed"
+        text = (
+            f"*GitOps*: on approval `{git.path}` is committed on a new branch from "
+            f"`{git.branch}` of `{clip(git.repo, 200)}` and {review}; Sizer applies nothing, "
+            "your GitOps controller rolls it out once merged."
+        )
+        if change.plan_sha256:
+            text += " The Terraform plan goes into the pull request; your pipeline applies it."
+        blocks.append(context(text))
+    result = proposal.result
+    if result is not None and result.conflict_diff:
+        blocks.append(
+            section(
+                ":warning: *Conflict*: the file changed on the base since this proposal; "
+                "nothing was committed or pushed.\n"
+                + _code(result.conflict_diff, MAX_SECTION - 120)
+            )
+        )
     if change.preflight:
         misfits = "\n".join(f"• {m}" for m in change.preflight)
         blocks.append(section(f":warning: *Does not fit the cluster right now*\n{misfits}"))
@@ -151,12 +200,30 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks.append(context(sha + f" · card `{rev.shown_sha256[:16]}`"))
     blocks.append(context(state_line(proposal)))
     if proposal.state == S.PROPOSED:
-        blocks.append(actions(proposal.card_ref(), proposal.workload, proposal.namespace))
+        blocks.append(
+            actions(
+                proposal.card_ref(),
+                proposal.workload,
+                proposal.namespace,
+                gitops=change.git_base is not None,
+            )
+        )
     return blocks[:MAX_MESSAGE_BLOCKS]
 
 
-def actions(ref: CardRef, workload: str, namespace: str) -> Block:
+def _cluster_part(proposal: Proposal) -> str:
+    return f"*Cluster* `{proposal.cluster}` · " if proposal.cluster else ""
+
+
+def actions(ref: CardRef, workload: str, namespace: str, *, gitops: bool = False) -> Block:
     value = ref.encode()
+    confirm = (
+        f"This commits revision {ref.revision} of `{workload}` (namespace `{namespace}`) "
+        "exactly as shown, for review; the GitOps controller applies it once merged."
+        if gitops
+        else f"This applies revision {ref.revision} of `{workload}` to namespace "
+        f"`{namespace}` exactly as shown."
+    )
     return {
         "type": "actions",
         "block_id": "sizer_decision",
@@ -168,17 +235,19 @@ def actions(ref: CardRef, workload: str, namespace: str) -> Block:
                 "text": _text("plain_text", "Approve", 75),
                 "value": value,
                 "confirm": {
-                    "title": _text("plain_text", "Apply this change?", 100),
+                    "title": _text(
+                        "plain_text",
+                        "Commit this change?" if gitops else "Apply this change?",
+                        100,
+                    ),
                     "text": _text(
                         "mrkdwn",
-                        clip(
-                            f"This applies revision {ref.revision} of `{workload}` to namespace "
-                            f"`{namespace}` exactly as shown.",
-                            300,
-                        ),
+                        clip(confirm, 300),
                         300,
                     ),
-                    "confirm": _text("plain_text", "Approve and apply", 30),
+                    "confirm": _text(
+                        "plain_text", "Approve and commit" if gitops else "Approve and apply", 30
+                    ),
                     "deny": _text("plain_text", "Cancel", 30),
                 },
             },
@@ -251,7 +320,9 @@ def why_blocks(answer: WhyAnswer, *, detail: bool = False) -> list[Block]:
     s = p.current.sizing
     blocks: list[Block] = [
         section(
-            f"*Why `{p.namespace}/{p.workload}` is sized this way* — from the {source} "
+            f"*Why `{p.namespace}/{p.workload}` is sized this way* — "
+            + (f"cluster `{p.cluster}`, " if p.cluster else "")
+            + f"from the {source} "
             f"`{p.id}` revision {p.revision}: {s.replicas} replicas, cpu "
             f"{s.cpu_request}/{s.cpu_limit or '—'}, memory {s.memory_request}/"
             f"{s.memory_limit or '—'}, confidence {_confidence(p.confidence)}"

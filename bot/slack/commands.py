@@ -3,7 +3,7 @@
 ::
 
     size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http]
-              [--similar image-resizer]... [--namespace team-a] [--critical]
+              [--similar image-resizer]... [--namespace team-a] [--cluster prod] [--critical]
               [--image ghcr.io/acme/items-api:1.4.2] [--port 8080] [--probe-path /healthz]
               [--messages 5-10]   (a worker's load instead of --rps)
     why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID   [--detail: the engine's numbers]
@@ -28,7 +28,7 @@ from tools.propose import SizeRequest
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
-[--similar SERVICE]... [--namespace NS] [--critical] [--image IMAGE] [--port 8080] \
+[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical] [--image IMAGE] [--port 8080] \
 [--probe-path /healthz]` — propose replicas, requests and limits (workers: `--messages 5-10`)
 • `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the numbers in plain words; \
 add `--detail` for the engine's own reasons

@@ -27,7 +27,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.approvals.access import GroupDirectory
 from bot.approvals.locks import EventDeduper
+from bot.approvals.models import Proposal
 from bot.executors.base import Executor
+from bot.follow import PullRequestFollower
 from bot.service import LiveUsage, ProposalService
 from bot.settings import Settings, SlackSettings
 from bot.slack import blocks
@@ -116,6 +118,7 @@ class Runtime:
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
     _socket: SocketModeHandler | None = None
+    follower: PullRequestFollower | None = None
 
     @classmethod
     def create(
@@ -165,9 +168,13 @@ class Runtime:
             ),
             http=http,
         )
-        return cls(
-            settings, client, service, parts.executor, app, pool, Outbox(client, service), http
-        )
+        outbox = Outbox(client, service)
+        runtime = cls(settings, client, service, parts.executor, app, pool, outbox, http)
+        follower = parts.follower
+        if follower.active:
+            follower.on_change = runtime.show_followed
+            runtime.follower = follower
+        return runtime
 
     def start(self, host: str = "0.0.0.0", port: int = 3000) -> None:
         """Report interrupted applies, start housekeeping, then listen (without blocking)."""
@@ -175,6 +182,10 @@ class Runtime:
         sweeper = threading.Thread(target=self._sweep_forever, name="sizer-sweep", daemon=True)
         sweeper.start()
         self._threads.append(sweeper)
+        if self.follower is not None:
+            follow = threading.Thread(target=self._follow_forever, name="sizer-follow", daemon=True)
+            follow.start()
+            self._threads.append(follow)
         if self.http:
             self._server = SlackHTTPServer(self.app, host, port)
             self._threads.append(self._server.start())
@@ -225,6 +236,23 @@ class Runtime:
                 self.outbox.update_card(proposal)
             except SlackApiError as exc:
                 log.warning("could not mark %s expired on its card: %s", proposal.id, exc)
+
+    def show_followed(self, proposal: Proposal) -> None:
+        """A GitOps pull request merged or closed, or the rollout seen: card and thread."""
+        try:
+            self.outbox.update_card(proposal)
+            if proposal.channel:
+                self.outbox.post(proposal.channel, blocks.state_line(proposal), proposal.thread_ts)
+        except SlackApiError as exc:
+            log.warning("could not show %s on its card: %s", proposal.id, exc)
+
+    def _follow_forever(self) -> None:
+        assert self.follower is not None
+        while not self._stop.wait(self.settings.gitops.poll_interval_s):
+            try:
+                self.follower.poll()
+            except Exception:
+                log.exception("pull request follow-up failed")
 
     def _sweep_forever(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL_S):

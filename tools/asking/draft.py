@@ -36,6 +36,7 @@ class Draft(BaseModel):
 
     name: str | None = None
     namespace: str | None = None
+    cluster: str | None = None
     language: str | None = None
     framework: str | None = None
     kind: str | None = None

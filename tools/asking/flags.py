@@ -26,6 +26,7 @@ FLAGS_WITH_VALUE = (
     "--messages",
     "--similar",
     "--namespace",
+    "--cluster",
     "--image",
     "--port",
     "--probe-path",
@@ -81,6 +82,7 @@ def read_flags(options: dict[str, list[str]]) -> Draft:
     fields: dict[str, object] = {}
     fields["name"] = _name(_single(options, "--name"), "--name")
     fields["namespace"] = _name(_single(options, "--namespace"), "--namespace")
+    fields["cluster"] = _name(_single(options, "--cluster"), "--cluster")
     language = _single(options, "--language")
     if language is not None:
         code = LANGUAGE_WORDS.get(language.lower())
