@@ -41,6 +41,7 @@ from bot.executors.base import (
     Progress,
 )
 from bot.executors.errors import StepFailed
+from bot.executors.image import check_image
 from bot.executors.kubernetes import KubeApi, rollback, sanitize_live
 from bot.executors.preflight import preflight
 from bot.executors.rollout import watch_rollout
@@ -161,7 +162,7 @@ class PipelineExecutor:
 
     def _check_render(self, request: ApplyRequest, progress: Progress) -> str:
         change = request.change
-        _check_image(change)
+        check_image(change)
         if sha256_text(change.manifest_yaml) != change.manifest_sha256:
             raise StepFailed("render", "stored manifest does not match the hash that was shown")
         source = change.request
@@ -313,18 +314,3 @@ class _Run:
             rolled_back=self.rolled_back,
             previous_manifest_yaml=previous,
         )
-
-
-PLACEHOLDER_IMAGES = ("registry.local/placeholder",)
-
-
-def _check_image(change: PreparedChange) -> str:
-    """Refuse a proposal whose workload has no real image: it would never start."""
-    image = change.request.image if change.request is not None else None
-    if change.request is not None and not image:
-        raise StepFailed(
-            "render", "the proposal names no container image; ask again with the image"
-        )
-    if image and image.startswith(PLACEHOLDER_IMAGES):
-        raise StepFailed("render", f"{image} is a placeholder, not an image to run")
-    return f"image {image}"
