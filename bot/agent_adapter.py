@@ -130,10 +130,11 @@ class AgentResponder:
         answer = self._agent.respond(text, user, channel, thread_ts)
         if answer.new_card is not None:
             proposal = self._service.get(answer.new_card)
-            card = blocks.proposal_card(proposal)
+            # The card is the answer: the sizes, fit and confidence the agent would restate
+            # are all on it, so nothing above it repeats them.
             return Reply(
-                text=blocks.clip(answer.text, blocks.MAX_FALLBACK),
-                blocks=[blocks.section(answer.text), *card][: blocks.MAX_MESSAGE_BLOCKS],
+                text=blocks.card_text(proposal),
+                blocks=blocks.proposal_card(proposal),
                 new_card=proposal,
             )
         if answer.changed is not None:

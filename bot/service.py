@@ -12,6 +12,7 @@ Errors a person can act on are :class:`ServiceError` subclasses whose message sa
     ├── NotFound          no such proposal or workload
     ├── NotAuthorised     the actor may not do this (audited)
     ├── StaleCard         expired, superseded or already decided (audited)
+    │   └── EditConflict  someone else saved (or is saving) a revision during this edit
     ├── Busy              another change to the workload is being applied
     └── IntegrityError    what would be applied is not what was shown (audited)
 """
@@ -35,6 +36,7 @@ from bot.approvals.models import (
     FOLLOWED,
     INTERRUPTED,
     CardRef,
+    Prices,
     Proposal,
     ProposalState,
     Revision,
@@ -55,7 +57,7 @@ from bot.executors.base import (
 from tools.catalog import PeerCatalog
 from tools.propose import SizeRequest, propose
 from tools.sizing.coldstart import ColdStartSettings
-from tools.sizing.models import Policy, Recommendation
+from tools.sizing.models import Policy, Reason, Recommendation
 from tools.sizing.profiles import PeerProfile
 from tools.sizing.quantities import (
     QuantityError,
@@ -97,6 +99,24 @@ class NotAuthorised(ServiceError):
 
 
 class StaleCard(ServiceError):
+    pass
+
+
+class EditConflict(StaleCard):
+    """Another person's edit won: ``author`` saved (or, ``saving``, is saving) ``revision``."""
+
+    def __init__(self, proposal_id: str, author: str, revision: int, *, saving: bool) -> None:
+        verb = "is saving" if saving else "saved"
+        super().__init__(
+            f"<@{author}> {verb} revision {revision} of {proposal_id} while you were editing; "
+            "reopen Edit on the card"
+        )
+        self.author = author
+        self.revision = revision
+        self.saving = saving
+
+
+class DoesNotFit(ServiceError):
     pass
 
 
@@ -169,6 +189,8 @@ class ProposalService:
         clock: Callable[[], float] = time.time,
         new_id: Callable[[], str] = lambda: "p-" + secrets.token_hex(4),
         live_usage: LiveUsage | None = None,
+        prices: Prices | None = None,
+        edit_claim_ttl_s: float = 300,
         clusters: ClusterSet | None = None,
         cluster_catalog: Callable[[str], PeerCatalog] | None = None,
     ) -> None:
@@ -186,6 +208,21 @@ class ProposalService:
         self._clock = clock
         self._new_id = new_id
         self._live_usage = live_usage
+        self._prices = prices
+        self._edit_claim_ttl_s = edit_claim_ttl_s
+
+    def policy_for(self, namespace: str) -> Policy:
+        """The sizing policy with the namespace's replica bound from the access file applied,
+        so sizing and the edit form cap replicas at the same number."""
+        rules = self._access.for_namespace(namespace)
+        cap = rules.capacity.max_replicas if rules is not None else None
+        if cap is None or cap >= self._policy.max_replicas:
+            return self._policy
+        floor = min(self._policy.min_replicas, cap)
+        critical = min(self._policy.critical_min_replicas, cap)
+        return self._policy.model_copy(
+            update={"max_replicas": cap, "min_replicas": floor, "critical_min_replicas": critical}
+        )
 
     # -- asking -------------------------------------------------------------------------
 
@@ -208,8 +245,14 @@ class ProposalService:
         except (OSError, ValueError) as exc:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
+        policy = self.policy_for(request.namespace)
         try:
-            rec = propose(request, catalog, self._policy, self._coldstart)
+            rec = propose(request, catalog, policy, self._coldstart)
+            if policy is not self._policy and rec.replicas >= policy.max_replicas:
+                # What the load alone calls for, with no replica bound at all.
+                unbounded = self._policy.model_copy(update={"max_replicas": 1000})
+                wanted = propose(request, catalog, unbounded, self._coldstart)
+                rec = _capped(rec, wanted.replicas, request.namespace, policy.max_replicas)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None
         now = self._clock()
@@ -308,6 +351,7 @@ class ProposalService:
             author=author,
             created_at=now,
             note=note,
+            prices=self._prices,
         )
 
     def attach_card(self, proposal_id: str, message_ts: str) -> None:
@@ -374,6 +418,13 @@ class ProposalService:
             self.store.deny(seen, actor, "approve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
         revision = seen.current
+        if revision.change.preflight:
+            misfit = "; ".join(revision.change.preflight)
+            self.store.deny(seen, actor, "approve refused: does not fit: " + misfit, self._clock())
+            raise DoesNotFit(
+                f"revision {revision.number} does not fit the cluster ({misfit}); use the "
+                "nearest size on the card or ask for more quota"
+            )
         problem = change_problem(revision.change)
         if problem is not None:
             self.store.deny(seen, actor, "approve refused: " + problem, self._clock())
@@ -435,8 +486,9 @@ class ProposalService:
 
     def check_edit(self, ref: CardRef, actor: str, values: Mapping[str, str]) -> Sizing:
         """Validate an edit form; :class:`EditInvalid` names each bad field and its rule."""
+        self._not_overtaken(ref)
         seen = self.editable(ref, actor)
-        sizing = parse_edit(values, self._policy.max_replicas)
+        sizing = parse_edit(values, self.policy_for(seen.namespace).max_replicas)
         rules = self._access.for_namespace(seen.namespace)
         if rules is not None:
             over = rules.capacity.problems(sizing)
@@ -444,15 +496,32 @@ class ProposalService:
                 raise EditInvalid(over)
         if sizing == seen.current.sizing:
             raise EditInvalid({"replicas": "nothing changed; edit at least one value"})
+        holder = self.store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
+        if holder != actor:
+            self.store.deny(seen, actor, f"edit refused: <@{holder}> is saving one", self._clock())
+            raise EditConflict(seen.id, holder, seen.revision + 1, saving=True)
         return sizing
+
+    def _not_overtaken(self, ref: CardRef) -> None:
+        """Refuse an edit made on a revision someone else has replaced since."""
+        found = self.store.get(ref.proposal_id)
+        if found is not None and found.state == S.PROPOSED and found.revision > ref.revision:
+            raise EditConflict(found.id, found.current.author, found.revision, saving=False)
 
     def edit(self, ref: CardRef, actor: str, values: Mapping[str, str]) -> Proposal:
         """Re-check, re-prepare and store the edit as a new revision (still ``proposed``)."""
         sizing = self.check_edit(ref, actor, values)
+        try:
+            return self._save_edit(ref, actor, sizing)
+        except ServiceError:
+            self.store.release_edit(ref.proposal_id, ref.revision, actor)
+            raise
+
+    def _save_edit(self, ref: CardRef, actor: str, sizing: Sizing, note: str = "") -> Proposal:
         seen = self._fresh(ref, actor, "edit")
         now = self._clock()
         changes = sizing.changes_from(seen.current.sizing)
-        note = f"edited by <@{actor}>: " + ", ".join(changes)
+        note = note or f"edited by <@{actor}>: " + ", ".join(changes)
         revision = self._revision(
             seen.id,
             seen.revision + 1,
@@ -476,7 +545,53 @@ class ProposalService:
                 "updated_by": actor,
             }
         )
-        return self._store(seen, new, note)
+        try:
+            return self._store(seen, new, note)
+        except StaleCard:
+            # Another revision was saved first; this one's plan is simply never referenced.
+            now_ = self.store.get(seen.id)
+            if now_ is not None and now_.state == S.PROPOSED and now_.revision > seen.revision:
+                raise EditConflict(
+                    seen.id, now_.current.author, now_.revision, saving=False
+                ) from None
+            raise
+
+    def fit_to_room(self, ref: CardRef, actor: str) -> Proposal:
+        """A new revision at the most replicas that fit now (the card's "nearest size")."""
+        seen = self.editable(ref, actor)
+        fit = seen.current.change.fit
+        most = fit.max_replicas if fit is not None else None
+        if not seen.current.change.preflight or most is None:
+            raise StaleCard(f"revision {seen.revision} of {seen.id} already fits; approve it")
+        if most < 1:
+            raise DoesNotFit(
+                f"not even one pod of {seen.workload} fits {seen.namespace} now; ask the "
+                "platform team for more quota or smaller pods (Edit)"
+            )
+        sizing = seen.current.sizing.model_copy(update={"replicas": most})
+        holder = self.store.claim_edit(seen.id, seen.revision, actor, self._edit_claim_ttl_s)
+        if holder != actor:
+            raise EditConflict(seen.id, holder, seen.revision + 1, saving=True)
+        note = (
+            f"<@{actor}> took the nearest size that fits: replicas "
+            f"{seen.current.sizing.replicas} → {most}"
+        )
+        try:
+            return self._save_edit(ref, actor, sizing, note)
+        except ServiceError:
+            self.store.release_edit(seen.id, seen.revision, actor)
+            raise
+
+    def pending_for(self, user: str) -> list[Proposal]:
+        """Proposals waiting for a decision that ``user`` may approve, oldest first."""
+        now = self._clock()
+        waiting = [
+            p
+            for p in self.store.in_states([S.PROPOSED])
+            if p.expires_at > now
+            and may_approve(self._access, p.namespace, user, p.requester, self._groups).allowed
+        ]
+        return sorted(waiting, key=lambda p: p.created_at)
 
     # -- housekeeping -------------------------------------------------------------------
 
@@ -661,8 +776,10 @@ def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:
     errors: dict[str, str] = {}
     text = {k: (values.get(k) or "").strip() for k in EDIT_FIELDS}
     replicas = 0
-    if not text["replicas"].isdigit() or not 1 <= int(text["replicas"]) <= max_replicas:
+    if not text["replicas"].isdigit() or int(text["replicas"]) < 1:
         errors["replicas"] = f"a whole number from 1 to {max_replicas}"
+    elif int(text["replicas"]) > max_replicas:
+        errors["replicas"] = f"at most {max_replicas} replicas here (1 to {max_replicas})"
     else:
         replicas = int(text["replicas"])
     cpu: dict[str, float | None] = {}
@@ -706,3 +823,21 @@ def parse_edit(values: Mapping[str, str], max_replicas: int) -> Sizing:
         memory_request=format_memory(req_m),
         memory_limit=format_memory(lim_m) if lim_m is not None else None,
     )
+
+
+def _capped(rec: Recommendation, wanted: int, namespace: str, cap: int) -> Recommendation:
+    """Say plainly that the namespace's replica bound leaves the load under-provisioned."""
+    if wanted <= rec.replicas:
+        return rec
+    warning = Reason(
+        field="replicas",
+        value=rec.replicas,
+        statistic="namespace policy",
+        window="access file",
+        text=(
+            f"under-provisioned: the load calls for {wanted} replicas but {namespace} allows "
+            f"at most {cap}; expect CPU saturation at peak unless the platform team raises "
+            f"max_replicas for {namespace}"
+        ),
+    )
+    return rec.model_copy(update={"reasons": (*rec.reasons, warning)})

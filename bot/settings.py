@@ -190,6 +190,27 @@ class ClusterSettings(_Group):
         validation_alias="KUBECONFIG",
         description="cluster to read and apply to (the in-cluster service account otherwise)",
     )
+    price_vcpu_hour: float = Field(
+        0.0316,
+        ge=0,
+        le=100,
+        validation_alias="SIZER_PRICE_VCPU_HOUR",
+        description="cost of one requested vCPU for an hour, for the card's monthly estimate",
+    )
+    price_gib_hour: float = Field(
+        0.0042,
+        ge=0,
+        le=100,
+        validation_alias="SIZER_PRICE_GIB_HOUR",
+        description="cost of one requested GiB of memory for an hour, for the estimate",
+    )
+    price_currency: str = Field(
+        "$",
+        min_length=1,
+        max_length=8,
+        validation_alias="SIZER_PRICE_CURRENCY",
+        description="symbol or code the estimate is shown in, e.g. € or CHF",
+    )
     name: str = Field(
         "default",
         pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
@@ -405,7 +426,7 @@ class _Strategies(_Group):
     coldstart: ColdStartSettings = Field(
         default_factory=ColdStartSettings,
         validation_alias="SIZER_COLDSTART",
-        description="e.g. SIZER_COLDSTART__OOM_RISK=0.01",
+        description="e.g. SIZER_COLDSTART__OOM_RISK=0.05",
     )
     rightsize: RightsizeSettings = Field(
         default_factory=RightsizeSettings,

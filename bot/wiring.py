@@ -251,10 +251,12 @@ class Components:
     @cached_property
     def service(self) -> ProposalService:
         from bot.approvals.locks import WorkloadLocks
+        from bot.approvals.models import Prices
         from bot.approvals.store import ProposalStore
         from bot.service import ProposalService
 
         prefix = self.settings.redis.prefix
+        cluster = self.settings.cluster
         approvals = self.settings.approvals
         return ProposalService(
             store=ProposalStore(self.redis, prefix),
@@ -268,6 +270,11 @@ class Components:
             proposal_ttl_s=approvals.proposal_ttl_s,
             clock=self.clock,
             live_usage=self.live_usage,
+            prices=Prices(
+                vcpu_hour=cluster.price_vcpu_hour,
+                gib_hour=cluster.price_gib_hour,
+                currency=cluster.price_currency,
+            ),
             clusters=self.clusters,
             cluster_catalog=self.cluster_catalog,
         )

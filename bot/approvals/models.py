@@ -85,6 +85,16 @@ class Sizing(BaseModel):
         return out
 
 
+class Prices(BaseModel):
+    """Unit prices a cost estimate was made with, kept with the revision it was shown on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    vcpu_hour: float = Field(ge=0)
+    gib_hour: float = Field(ge=0)
+    currency: str = Field("$", max_length=8)
+
+
 class Revision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -95,6 +105,7 @@ class Revision(BaseModel):
     author: str
     created_at: float
     note: str = ""
+    prices: Prices | None = None
 
 
 def shown_hash(

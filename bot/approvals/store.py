@@ -13,6 +13,7 @@ Keys (all under the configured prefix)::
     workload:{ns}/{name} hash: latest, applied (proposal ids)
     names:{name}         set of namespaces that have a workload of that name
     user:{id}            zset: a requester's proposals by creation time
+    editing:{id}:{rev}   who is saving the revision after {rev} (expires on its own)
     audit                the stream (see :mod:`bot.approvals.audit`)
 """
 
@@ -153,6 +154,24 @@ class ProposalStore:
             update={"event": "denied", "actor": actor, "at": now_iso(at)}
         )
         self.audit.append(entry)
+
+    def claim_edit(self, proposal_id: str, revision: int, actor: str, ttl_s: float) -> str:
+        """Reserve the next revision of a proposal for ``actor``'s edit; returns the holder.
+
+        The first edit submitted on a revision wins; a second one sees the first's author and
+        is refused in its form, so two people never race to save the same revision number.
+        """
+        key = self._k("editing", proposal_id, str(revision))
+        self._redis.set(key, actor, nx=True, px=max(1, int(ttl_s * 1000)))
+        holder = self._redis.get(key)
+        return _s(holder) if holder is not None else actor
+
+    def release_edit(self, proposal_id: str, revision: int, actor: str) -> None:
+        """Give the reservation back (the edit failed), only if ``actor`` still holds it."""
+        key = self._k("editing", proposal_id, str(revision))
+        holder = self._redis.get(key)
+        if holder is not None and _s(holder) == actor:
+            self._redis.delete(key)
 
     def get(self, proposal_id: str) -> Proposal | None:
         raw = self._redis.hmget(self._k("proposal", proposal_id), ["body", "message_ts"])

@@ -1,14 +1,19 @@
 """``sizer backtest``: replay a trace directory and score Sizer against the baselines.
 
 Prints one summary row per recommender; ``--json OUT`` writes every recommendation with its
-metrics so they can be recomputed from the trace. A malformed trace is reported as one line,
+metrics so they can be recomputed from the trace. ``--mode loop`` replays the whole trace in
+a closed loop (launch from the cold-start size, react to kills, re-size at every check);
+``--mode learning`` calibrates cold start on the outcomes of the first half of the services
+and predicts the rest. A malformed trace is reported as one line,
 ``sizer backtest: <file>:<line>: <reason>``, with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,13 +22,34 @@ from bot.cli import UsageError
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from tools.backtest.results import Mode
+    from tools.backtest.learning import LearningResult
+    from tools.backtest.loop import LoopResult
+    from tools.backtest.results import BacktestResult, Mode
+    from tools.traces import Trace
 
 NAME = "backtest"
 HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
 
 MAX_HISTORY_HOURS = 24 * 365 * 10
 TABLE_WIDTH = 160
+LOOP = "loop"
+LEARNING = "learning"
+# Defaults of tools.backtest.loop.LoopSettings, restated so --help imports no engine.
+DEFAULT_CHECK_EVERY_S = 6 * 3600
+DEFAULT_TICK_S = 3600
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhd])$")
+_UNIT_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> int:
+    """``30m``, ``6h``, ``1d`` as seconds (5 minutes to 30 days)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r}; use e.g. 30m, 6h or 1d")
+    seconds = round(float(match.group(1)) * _UNIT_S[match.group(2)])
+    if not 300 <= seconds <= 30 * 86400:
+        raise argparse.ArgumentTypeError(f"duration {text!r} must be between 5m and 30d")
+    return seconds
 
 
 def _hours(text: str) -> float:
@@ -41,13 +67,33 @@ def register(parser: argparse.ArgumentParser) -> None:
     from tools.backtest.runner import DEFAULT_HISTORY_HOURS
 
     parser.add_argument("trace_dir", metavar="TRACE_DIR", type=Path, help="trace directory")
-    parser.add_argument("--mode", choices=MODES, default="rightsize", help="default: rightsize")
+    parser.add_argument(
+        "--mode",
+        choices=(*MODES, LOOP, LEARNING),
+        default="rightsize",
+        help="default: rightsize; learning: calibrate on the first half of the services, "
+        "predict the rest",
+    )
     parser.add_argument(
         "--history-hours",
         type=_hours,
         default=DEFAULT_HISTORY_HOURS,
         metavar="H",
         help=f"rightsize: hours of history before the split (default {DEFAULT_HISTORY_HOURS:g})",
+    )
+    parser.add_argument(
+        "--check-every",
+        type=_duration,
+        default=DEFAULT_CHECK_EVERY_S,
+        metavar="DURATION",
+        help="loop: time between checks (default 6h)",
+    )
+    parser.add_argument(
+        "--tick",
+        type=_duration,
+        default=DEFAULT_TICK_S,
+        metavar="DURATION",
+        help="loop: how often VPA and Autopilot re-size (default 1h)",
     )
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the full result here")
     parser.add_argument(
@@ -58,13 +104,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
+def _recommenders(text: str | None, mode: str) -> tuple[str, ...] | None:
     if text is None:
         return None
+    from tools.backtest.loop import LOOP as LOOP_RECOMMENDERS
     from tools.backtest.runner import available
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    known = available(mode)
+    known = tuple(LOOP_RECOMMENDERS) if mode == LOOP else available(mode)  # type: ignore[arg-type]
     unknown = [n for n in names if n not in known]
     if unknown or not names:
         raise UsageError(
@@ -74,7 +121,66 @@ def _recommenders(text: str | None, mode: Mode) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(names))
 
 
+def _write(result: BacktestResult | LoopResult | LearningResult, path: Path | None) -> None:
+    if path is None:
+        return
+    from tools.backtest import report
+
+    try:
+        report.write_json(result, path)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _print(table: object) -> None:
+    from rich.console import Console
+
+    # a pipe or file gets the whole table rather than an 80-column squeeze
+    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(table)
+
+
+def _load(path: Path) -> Trace:
+    from tools.traces import TraceError, load_trace
+
+    try:
+        return load_trace(path)
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | None) -> int:
+    from tools.backtest import report
+    from tools.backtest.loop import LoopSettings, run_loop
+
+    trace = _load(args.trace_dir)
+    loop = LoopSettings(check_every_s=args.check_every, tick_s=min(args.tick, args.check_every))
+    started = time.perf_counter()
+    result = run_loop(trace, settings=loop, policy=settings.policy, only=only)
+    result = result.model_copy(update={"seconds": round(time.perf_counter() - started, 2)})
+    _write(result, args.json)
+    _print(report.loop_table(result))
+    return 0
+
+
+def _learning(args: argparse.Namespace, settings: Settings) -> int:
+    from tools.backtest import report
+    from tools.backtest.learning import run_learning
+
+    trace = _load(args.trace_dir)
+    try:
+        result = run_learning(trace, policy=settings.policy)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _write(result, args.json)
+    _print(report.learning_table(result))
+    return 0
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.mode == LEARNING:
+        return _learning(args, settings)
+    if args.mode == LOOP:
+        return _loop(args, settings, _recommenders(args.recommenders, LOOP))
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -127,11 +233,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             policy=settings.policy,
             on_service=advance,
         )
-    if args.json is not None:
-        try:
-            report.write_json(result, args.json)
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.json}: {exc.strerror or exc}") from None
-    # a pipe or file gets the whole table rather than an 80-column squeeze
-    Console(width=None if sys.stdout.isatty() else TABLE_WIDTH).print(report.summary_table(result))
+    _write(result, args.json)
+    _print(report.summary_table(result))
     return 0

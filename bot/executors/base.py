@@ -66,6 +66,22 @@ class GitBase(BaseModel):
     provider: Literal["none", "github", "gitlab"] = "none"
 
 
+class FitReport(BaseModel):
+    """Room for the workload next to its size, read at prepare time, for the card.
+
+    CPU in cores and memory in bytes; ``None`` where the cluster sets no such bound.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    # The most replicas of this pod size that fit right now; None when all of them fit.
+    max_replicas: int | None = None
+    quota_cpu: float | None = None
+    quota_memory: float | None = None
+    cluster_cpu: float | None = None
+    cluster_memory: float | None = None
+
+
 class PreparedChange(BaseModel):
     """What the card shows and what apply must use, byte for byte."""
 
@@ -81,6 +97,7 @@ class PreparedChange(BaseModel):
     request: PrepareRequest | None = None
     # What does not fit the namespace quota or the nodes; empty when everything fits.
     preflight: tuple[str, ...] = ()
+    fit: FitReport | None = None
     # In ``gitops`` mode, where the manifest goes; None in ``direct`` mode.
     git_base: GitBase | None = None
 

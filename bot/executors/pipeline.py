@@ -43,7 +43,7 @@ from bot.executors.base import (
 from bot.executors.errors import StepFailed
 from bot.executors.image import check_image
 from bot.executors.kubernetes import KubeApi, rollback, sanitize_live
-from bot.executors.preflight import preflight
+from bot.executors.preflight import assess, preflight
 from bot.executors.rollout import watch_rollout
 from bot.executors.terraform import TerraformRunner, terraform_variables
 from bot.executors.validate import object_ref, validate_manifest
@@ -101,7 +101,7 @@ class PipelineExecutor:
         manifest = self.renderer.render(request, report)
         docs = validate_manifest(manifest, self.settings.kubernetes_version)
         try:
-            misfits = preflight(self.kube, docs)
+            misfits, fit = assess(self.kube, docs)
             manage = self._manage_namespace(request)
         except ApiException as exc:
             raise StepFailed("preflight", f"cluster read failed: {_api_message(exc)}") from exc
@@ -125,6 +125,7 @@ class PipelineExecutor:
             objects=tuple(object_ref(doc) for doc in docs),
             request=request,
             preflight=tuple(misfits),
+            fit=fit,
         )
 
     def _manage_namespace(self, request: PrepareRequest) -> bool:

@@ -9,14 +9,23 @@ way the topology constraint does, and names each node's shortfall when one does 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
+from bot.executors.base import FitReport
 from bot.executors.kubernetes import KubeApi
 from tools.sizing.quantities import QuantityError, format_cpu, format_memory, parse_quantity
 
-__all__ = ["Demand", "check_nodes", "check_quota", "demand_of", "preflight"]
+__all__ = [
+    "Demand",
+    "assess",
+    "check_nodes",
+    "check_quota",
+    "demand_of",
+    "most_replicas",
+    "preflight",
+]
 
 _WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
@@ -115,7 +124,7 @@ def check_quota(quotas: list[dict[str, Any]], new: Demand, old: Demand | None = 
     for quota in quotas:
         name = quota.get("metadata", {}).get("name", "?")
         status = quota.get("status") or {}
-        hard = status.get("hard") or (quota.get("spec") or {}).get("hard") or {}
+        hard = _hard_of(quota)
         used = status.get("used") or {}
         for resource, limit in hard.items():
             need = needs.get(resource)
@@ -211,18 +220,92 @@ def check_nodes(
     return []
 
 
-def preflight(kube: KubeApi, docs: list[dict[str, Any]]) -> list[str]:
-    """Every reason the manifest's workload would not fit; empty when it fits."""
+def most_replicas(
+    quotas: list[dict[str, Any]],
+    nodes: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    new: Demand,
+    old: Demand | None,
+    namespace: str,
+) -> int:
+    """The most replicas of this pod size that fit the quota and the nodes (0: not even one).
+
+    Fit only gets harder with more replicas, so a binary search over 0..pods is exact.
+    """
+
+    def fits(count: int) -> bool:
+        demand = replace(new, pods=count)
+        return not check_quota(quotas, demand, old) and not check_nodes(
+            nodes, pods, demand, namespace
+        )
+
+    low, high = 0, new.pods
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _hard_of(quota: dict[str, Any]) -> dict[str, Any]:
+    hard: dict[str, Any] = (
+        (quota.get("status") or {}).get("hard") or (quota.get("spec") or {}).get("hard") or {}
+    )
+    return hard
+
+
+def _hard(quotas: list[dict[str, Any]], *names: str) -> Fraction | None:
+    """The tightest hard limit any quota sets on one of ``names``."""
+    found = [
+        _q(hard[name])
+        for hard in (_hard_of(quota) for quota in quotas)
+        for name in names
+        if name in hard
+    ]
+    return min(found) if found else None
+
+
+def _allocatable(nodes: list[dict[str, Any]], resource: str) -> Fraction | None:
+    values = [
+        _q(((n.get("status") or {}).get("allocatable") or {}).get(resource, 0))
+        for n in nodes
+        if _schedulable(n)
+    ]
+    return sum(values, Fraction(0)) if values else None
+
+
+def _float(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def assess(kube: KubeApi, docs: list[dict[str, Any]]) -> tuple[list[str], FitReport | None]:
+    """Every reason the workload would not fit, and the room there is (for the card)."""
     workload = next((d for d in docs if d.get("kind") in _WORKLOAD_KINDS), None)
     if workload is None:
-        return []
+        return [], None
     namespace = workload["metadata"]["namespace"]
     hpa = next((d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"), None)
     hint = int((hpa or {}).get("spec", {}).get("minReplicas", 1)) if hpa else None
     new = demand_of(workload, hint)
     live = kube.get(workload)
     old = demand_of(live) if live is not None else None
-    problems = check_quota(kube.resource_quotas(namespace), new, old)
+    quotas = kube.resource_quotas(namespace)
+    problems = check_quota(quotas, new, old)
     pods = kube.pods(field_selector="status.phase!=Succeeded,status.phase!=Failed")
-    problems += check_nodes(kube.nodes(), pods, new, namespace)
-    return problems
+    nodes = kube.nodes()
+    problems += check_nodes(nodes, pods, new, namespace)
+    report = FitReport(
+        max_replicas=most_replicas(quotas, nodes, pods, new, old, namespace) if problems else None,
+        quota_cpu=_float(_hard(quotas, "requests.cpu", "cpu")),
+        quota_memory=_float(_hard(quotas, "requests.memory", "memory")),
+        cluster_cpu=_float(_allocatable(nodes, "cpu")),
+        cluster_memory=_float(_allocatable(nodes, "memory")),
+    )
+    return problems, report
+
+
+def preflight(kube: KubeApi, docs: list[dict[str, Any]]) -> list[str]:
+    """Every reason the manifest's workload would not fit; empty when it fits."""
+    return assess(kube, docs)[0]

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import math
+import secrets
 import shutil
 import warnings
 from collections.abc import Iterator
@@ -175,7 +176,10 @@ class TerraformRunner:
         return Terraform(working_dir=str(root), terraform_bin_path=resolve(self.terraform_bin))
 
     def _run_dir(self, request: PrepareRequest) -> Path:
-        return self.work_dir / "runs" / f"{request.proposal_id}-r{request.revision}"
+        """A directory of its own per plan: two edits racing to the same revision number must
+        never overwrite each other's saved plan (the stored hash would stop matching)."""
+        unique = secrets.token_hex(4)
+        return self.work_dir / "runs" / f"{request.proposal_id}-r{request.revision}-{unique}"
 
     def plan(self, request: PrepareRequest, variables: dict[str, Any]) -> TerraformPlan:
         run_dir = self._run_dir(request)

@@ -9,16 +9,20 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.approvals.locks import EventDeduper
 from bot.approvals.models import CardRef, Proposal
-from bot.service import EDIT_FIELDS, EditInvalid, ProposalService, ServiceError
+from bot.service import EDIT_FIELDS, EditConflict, EditInvalid, ProposalService, ServiceError
 from bot.slack import blocks
 from bot.slack.commands import HELP, CommandError, HelpCommand, SizeCommand, parse
 from bot.slack.outbox import Outbox
@@ -50,6 +54,9 @@ class Listeners:
         app.action(blocks.EDIT)(self.on_edit)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
         app.action(re.compile(rf"^{blocks.CHOOSE}-\d+$"))(self.on_choose)
+        app.action(blocks.FIT)(self.on_fit)
+        app.action(blocks.VIEW_MANIFEST)(self.on_view_manifest)
+        app.action(blocks.VIEW_PLAN)(self.on_view_plan)
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -160,9 +167,13 @@ class Listeners:
         if event.get("tab", "home") != "home":
             return
         user = str(event["user"])
-        client.views_publish(
-            user_id=user, view=blocks.home_view(user, self.service.store.recent_for(user))
+        pending = self.service.pending_for(user)
+        mine = self.service.store.recent_for(user)
+        links = _permalinks(client, [*pending, *mine])
+        view = blocks.home_view(
+            user, pending, mine, links=links, zone=_zone(client, user), now=time.time()
         )
+        client.views_publish(user_id=user, view=view)
 
     # -- card buttons -------------------------------------------------------------------
 
@@ -211,7 +222,45 @@ class Listeners:
         except ServiceError as exc:
             self.outbox.tell(channel, user, str(exc), thread_ts)
             return
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(proposal))
+        bound = self.service.policy_for(proposal.namespace).max_replicas
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(proposal, bound))
+
+    def on_fit(self, ack: Ack, body: Body) -> None:
+        """ "Use N replicas": a new revision at the nearest size that fits, still unapproved."""
+        ack()
+        ref, user, channel, thread_ts = _click(body)
+        located = _locator(body)
+
+        def job() -> None:
+            try:
+                done = self.service.fit_to_room(ref, user)
+            except ServiceError:
+                self._refresh(ref, located)
+                raise
+            self.outbox.update_card(located(done))
+            self.outbox.post(channel, f"Revision {done.revision}: {done.current.note}", thread_ts)
+
+        self._later(job, channel, user, thread_ts)
+
+    def on_view_manifest(self, ack: Ack, body: Body, client: WebClient) -> None:
+        ack()
+        self._view(body, client, "manifest")
+
+    def on_view_plan(self, ack: Ack, body: Body, client: WebClient) -> None:
+        ack()
+        self._view(body, client, "plan")
+
+    def _view(self, body: Body, client: WebClient, kind: str) -> None:
+        """Open the manifest or plan of the revision the clicked card showed (read-only)."""
+        ref, user, channel, thread_ts = _click(body)
+        proposal = self.service.store.get(ref.proposal_id)
+        if proposal is None:
+            gone = f"proposal {ref.proposal_id} no longer exists"
+            self.outbox.tell(channel, user, gone, thread_ts)
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"], view=blocks.artifact_view(proposal, ref, kind)
+        )
 
     def on_edit_submit(self, ack: Ack, body: Body, view: Body) -> None:
         user = str(body["user"]["id"])
@@ -226,6 +275,12 @@ class Listeners:
         }
         try:
             self.service.check_edit(ref, user, values)
+        except EditConflict as exc:
+            who = _name(self.outbox.client, exc.author)
+            verb = "is saving" if exc.saving else "saved"
+            message = f"@{who} {verb} revision {exc.revision} while you were editing; reopen Edit"
+            ack(response_action="errors", errors={"replicas": blocks.clip(message, 150)})
+            return
         except EditInvalid as exc:
             ack(
                 response_action="errors",
@@ -255,6 +310,42 @@ class Listeners:
                 self.outbox.update_card(located(current))
             except Exception:
                 log.exception("could not refresh card %s", ref.proposal_id)
+
+
+def _name(client: WebClient, user: str) -> str:
+    """A person's display name for plain-text places (modal errors), or their ID."""
+    try:
+        info = client.users_info(user=user)["user"]
+    except (SlackApiError, KeyError, TypeError):
+        return user
+    profile = info.get("profile") or {}
+    return str(profile.get("display_name") or info.get("real_name") or info.get("name") or user)
+
+
+def _zone(client: WebClient, user: str) -> tzinfo:
+    """The viewer's time zone from their Slack profile; UTC when unknown."""
+    try:
+        name = client.users_info(user=user)["user"].get("tz")
+        return ZoneInfo(str(name)) if name else UTC
+    except (SlackApiError, KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+def _permalinks(client: WebClient, proposals: list[Proposal]) -> dict[str, str]:
+    """Links to each card that has been posted (chat.getPermalink), skipping failures."""
+    links: dict[str, str] = {}
+    for p in proposals:
+        if p.id in links or p.channel is None or p.message_ts is None:
+            continue
+        try:
+            found = client.chat_getPermalink(channel=p.channel, message_ts=p.message_ts)
+        except SlackApiError as exc:
+            log.warning("no permalink for %s: %s", p.id, exc.response.get("error"))
+            continue
+        link = found.get("permalink")
+        if isinstance(link, str):
+            links[p.id] = link
+    return links
 
 
 def _click(body: Body) -> tuple[CardRef, str, str, str | None]:

@@ -57,7 +57,8 @@ def test_slack_reply_carries_the_card(rp: tuple[redis_lib.Redis, str]) -> None:
         print,
     )
     assert reply.new_card is not None and reply.blocks is not None
-    assert reply.blocks[0]["text"]["text"] == reply.text
+    # The card is the whole message: nothing above it restates its numbers.
+    assert reply.blocks[0]["type"] == "header" and "Waiting for approval" in reply.text
     assert any(b.get("type") == "actions" for b in reply.blocks)
     plain = responder.respond("help", "U", "C1", "1.0", print)
     assert plain.new_card is None and plain.blocks is None

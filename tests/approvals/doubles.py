@@ -20,6 +20,7 @@ from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     ApplyStep,
+    FitReport,
     PreparedChange,
     PrepareRequest,
     Progress,
@@ -59,11 +60,22 @@ class RecordingExecutor:
             f"memory: {request.memory_request}/{request.memory_limit}\n"
         )
         misfits: tuple[str, ...] = ()
+        most: int | None = None
         if self.fits_replicas is not None and request.replicas > self.fits_replicas:
             misfits = (f"quota: {request.replicas} pods exceed the {self.fits_replicas} left",)
+            most = self.fits_replicas
+        fit = FitReport(
+            max_replicas=most,
+            quota_cpu=8.0,
+            quota_memory=16 * 2**30,
+            cluster_cpu=48.0,
+            cluster_memory=192 * 2**30,
+        )
         plan_path = plan_sha = None
         if self.plan_dir is not None:
-            plan = self.plan_dir / f"{request.proposal_id}-{request.revision}.tfplan"
+            # One file per plan, as the Terraform runner keeps one directory per plan.
+            unique = uuid.uuid4().hex[:8]
+            plan = self.plan_dir / f"{request.proposal_id}-{request.revision}-{unique}.tfplan"
             plan.write_bytes(manifest.encode() + b"plan")
             plan_path, plan_sha = str(plan), hashlib.sha256(plan.read_bytes()).hexdigest()
         return PreparedChange(
@@ -74,6 +86,7 @@ class RecordingExecutor:
             plan_sha256=plan_sha,
             objects=(f"Deployment/{request.namespace}/{request.workload}",),
             preflight=misfits,
+            fit=fit,
         )
 
     def apply(self, request: ApplyRequest, progress: Progress) -> ApplyResult:

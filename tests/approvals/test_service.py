@@ -12,12 +12,14 @@ from bot.approvals.models import CardRef, ProposalState
 from bot.executors.base import ApplyResult
 from bot.service import (
     Busy,
+    EditConflict,
     EditInvalid,
     InputError,
     IntegrityError,
     NotAuthorised,
     NotFound,
     ProposalService,
+    ServiceError,
     StaleCard,
 )
 from tests.approvals.doubles import Clock, RecordingExecutor, make_service
@@ -407,3 +409,53 @@ def test_edit_that_does_not_fit_the_cluster_is_refused_and_audited(rp: Pair) -> 
     last = list(service.store.audit.entries())[-1]
     assert last.event == "denied" and "does not fit" in last.reason
     assert service.edit(ref, "UREQUESTER", form | {"replicas": "4"}).revision == 2
+
+
+def test_sizing_caps_replicas_at_the_namespace_bound_and_says_it_under_provisions(
+    rp: Pair,
+) -> None:
+    service = make_service(*rp, RecordingExecutor())
+    request = SizeRequest(
+        name="big-api", namespace="team-a", language="java", rps_low=5000, rps_high=5000
+    )
+    proposal = service.size(request, "UREQUESTER")
+    assert proposal.current.sizing.replicas == 10, "team-a allows 10, like the edit form"
+    warning = next(r for r in proposal.reasons if r.statistic == "namespace policy")
+    assert "under-provisioned" in warning.text and "at most 10" in warning.text
+    wanted = int(warning.text.split("calls for ")[1].split()[0])
+    assert wanted > 10
+    # Elsewhere the global policy still applies, and nothing is said.
+    other = service.size(request.model_copy(update={"namespace": "sandbox"}), "UREQUESTER")
+    assert other.current.sizing.replicas == min(wanted, 50), "the global policy bound"
+    assert not any(r.statistic == "namespace policy" for r in other.reasons)
+
+
+def test_a_misfit_is_never_approved_and_the_nearest_size_is_a_new_revision(rp: Pair) -> None:
+    executor = RecordingExecutor()
+    executor.fits_replicas = 1
+    service = make_service(*rp, executor)
+    proposal = service.size(_request(), "UREQUESTER", "C1", "1.0")
+    assert proposal.current.change.preflight
+    with pytest.raises(ServiceError, match="does not fit the cluster"):
+        service.approve(proposal.card_ref(), "UAPPROVER")
+    fitted = service.fit_to_room(proposal.card_ref(), "UREQUESTER")
+    assert fitted.revision == 2 and fitted.current.sizing.replicas == 1
+    assert not fitted.current.change.preflight
+    assert "nearest size that fits" in fitted.current.note
+    assert service.approve(fitted.card_ref(), "UAPPROVER").state == S.APPLIED
+
+
+def test_an_edit_on_a_replaced_revision_names_who_replaced_it(rp: Pair) -> None:
+    service, _, ref = _sized(rp)
+    form = {
+        "replicas": "3",
+        "cpu_request": "100m",
+        "cpu_limit": "",
+        "memory_request": "128Mi",
+        "memory_limit": "256Mi",
+    }
+    service.edit(ref, "UAPPROVER", form)
+    with pytest.raises(EditConflict) as info:
+        service.edit(ref, "UREQUESTER", form | {"replicas": "4"})
+    assert (info.value.author, info.value.revision, info.value.saving) == ("UAPPROVER", 2, False)
+    assert service.get(ref.proposal_id).current.sizing.replicas == 3

@@ -80,6 +80,7 @@ def test_the_case_has_no_place_for_the_targets_usage() -> None:
         "rps_p95_per_pod",
         "replicas",
         "similar",
+        "namespace",  # where it will run: metadata, not usage
     }
     assert [f.name for f in dataclasses.fields(ColdStartCase)] == [
         "target",

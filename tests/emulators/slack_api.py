@@ -87,10 +87,12 @@ class SlackEmulator:
         bot_token: str = "xoxb-test-token",
         app_token: str = "xapp-test-token",
         groups: dict[str, list[str]] | None = None,
+        users: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
         self.groups = groups or {}
+        self.users = users or {}  # id → display_name, real_name, tz (users.info)
         self.calls: list[Call] = []
         self.invalid: list[str] = []
         self.uploads: dict[str, bytes] = {}
@@ -249,6 +251,23 @@ class SlackEmulator:
             return {
                 "ok": True,
                 "files": [{"id": f["id"], "title": f.get("title", "")} for f in listed],
+            }
+        if method == "chat.getPermalink":
+            channel, message = params.get("channel"), str(params.get("message_ts", ""))
+            link = f"https://test.slack.com/archives/{channel}/p{message.replace('.', '')}"
+            return {"ok": True, "channel": channel, "permalink": link}
+        if method == "users.info":
+            user = str(params.get("user", ""))
+            profile = self.users.get(user, {})
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": user.lower(),
+                    "real_name": profile.get("real_name", user),
+                    "tz": profile.get("tz", "UTC"),
+                    "profile": {"display_name": profile.get("display_name", "")},
+                },
             }
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.groups.get(str(params.get("usergroup")), [])}

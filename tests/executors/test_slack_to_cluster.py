@@ -71,7 +71,8 @@ def _ask_and_approve(
     assert response.status == 200 and response.seconds < 3
     call, ref, ts = posted_card(slack, "items-api", thread_ts=THREAD, timeout=60)
     shown = text_of(call)
-    assert "Terraform plan" in shown and f"Deployment/{NAMESPACE}/items-api" in shown
+    assert "plan sha256 `" in shown and "View plan" in shown and "View manifest" in shown
+    assert "*Share*" in shown and "cluster:" in shown, "room read from the cluster at prepare"
     deadline = time.monotonic() + 10
     while runtime.service.get(ref.proposal_id).message_ts != ts:
         assert time.monotonic() < deadline, "card never attached to its proposal"

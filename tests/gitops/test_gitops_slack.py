@@ -86,7 +86,7 @@ def _approve(bot: GitOpsBot, user: str = "UAPPROVER") -> tuple[str, str]:
     call, ref, ts = posted_card(bot.slack, "items-api", thread_ts=THREAD, timeout=30)
     shown = text_of(call)
     assert "commits revision 1" in shown and "a pull request is opened" in shown
-    assert "What will be committed" in shown and "Sizer applies nothing" in shown
+    assert "GitOps" in shown and "Sizer applies nothing" in shown
     assert "default/team-a/items-api.yaml" in shown
     eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
     click = sr.block_action("sizer_approve", ref.encode(), user, "C1", ts, THREAD)

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 
 from tools.sizing import coldstart
@@ -181,3 +182,50 @@ def test_a_jvm_with_no_jvm_peers_gets_the_runtime_floor_as_limit() -> None:
     )
     limit_reason = with_peers.reason("memory_limit")
     assert limit_reason is not None and "no other JVM" not in limit_reason.text
+
+
+def test_services_without_a_look_alike_get_their_own_wider_multiplier() -> None:
+    """Odd services (another framework or kind than every peer) err far more than the rest;
+    they must neither widen the limits of ordinary services nor be left under-covered."""
+    rng = np.random.default_rng(3)
+    usual = [
+        peer(f"api-{i}", "java", "spring-boot", mem_p95=400 * MiB, mem_max=float(m) * MiB)
+        for i, m in enumerate(rng.uniform(440, 480, 30))
+    ]
+    odd = [
+        peer("gw", "java", "netty", mem_p95=600 * MiB, mem_max=900 * MiB, kind="gateway"),
+        peer("queue", "java", "spring-boot", mem_p95=500 * MiB, mem_max=700 * MiB, kind="worker"),
+        peer("batch", "java", "quarkus", mem_p95=550 * MiB, mem_max=800 * MiB, kind="worker"),
+    ]
+    catalog = usual + odd
+    cal = coldstart.calibrate_peak(catalog, coldstart.ColdStartSettings())
+    assert cal.alike.peers == 30 and cal.unlike.peers == 3
+    assert cal.alike.multiplier < 1.15 < cal.unlike.multiplier
+
+    ordinary = coldstart.recommend(
+        coldstart.ColdStartInput(meta=meta("java", "spring-boot")), catalog, POLICY
+    )
+    assert ordinary.memory_limit_bytes is not None
+    assert ordinary.memory_limit_bytes < 1.15 * 480 * MiB
+    new_gateway = coldstart.recommend(
+        coldstart.ColdStartInput(meta=meta("java", "vertx", kind="gateway")), catalog, POLICY
+    )
+    reason = new_gateway.reason("memory_limit")
+    assert reason is not None and "no peer shares its language, framework and kind" in reason.text
+    assert new_gateway.memory_limit_bytes is not None
+    assert new_gateway.memory_limit_bytes >= 900 * MiB
+    # held out one at a time, every odd service stays under the limit sized from the rest
+    for target in odd:
+        others = [p for p in catalog if p is not target]
+        rec = coldstart.recommend(coldstart.ColdStartInput(meta=target.meta), others, POLICY)
+        assert rec.memory_limit_bytes is not None and target.mem_max <= rec.memory_limit_bytes
+
+
+def test_tail_extrapolation_is_bounded_and_never_below_the_largest_ratio() -> None:
+    settings = coldstart.ColdStartSettings(max_tail_multiplier=2.0)
+    wide = coldstart.coverage([0.01, 0.5, 1.5], settings)
+    assert wide.method == "log-normal tail" and wide.multiplier == 2.0 and wide.capped
+    above_cap = coldstart.coverage([0.9, 3.0], settings)
+    assert above_cap.multiplier == 3.0 and not above_cap.capped
+    many = coldstart.coverage([1.0 + i / 1000 for i in range(200)], settings)
+    assert many.method == "rank" and many.exact

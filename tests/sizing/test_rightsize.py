@@ -155,3 +155,21 @@ def test_scaling_usage_scales_the_size(scale: float, level: float, seed: int) ->
     assert b.memory_limit_bytes == pytest.approx(a.memory_limit_bytes * scale, rel=1e-3)
     assert b.memory_limit_bytes >= b.memory_request_bytes
     assert math.isfinite(b.confidence)
+
+
+@pytest.mark.parametrize(
+    "policy", [Policy(), Policy(memory_limit="equal-request", cpu_limit="burst")]
+)
+def test_every_number_has_exactly_one_reason_whose_value_is_the_number(policy: Policy) -> None:
+    usage = history(noisy(0.2, 0.1, seed=1), noisy(300 * MiB, 30 * MiB, seed=2), 12)
+    rec = rightsize.recommend(usage, policy)
+    fields = [r.field for r in rec.reasons]
+    assert sorted(fields) == sorted(
+        ["cpu_request", "memory_request", "memory_limit", "cpu_limit", "replicas", "confidence"]
+    )
+    by_field = {r.field: r for r in rec.reasons}
+    assert by_field["cpu_request"].value == rec.cpu_request_cores
+    assert by_field["cpu_limit"].value == rec.cpu_limit_cores
+    assert math.ceil(by_field["memory_request"].value or 0) == rec.memory_request_bytes
+    assert math.ceil(by_field["memory_limit"].value or 0) == rec.memory_limit_bytes
+    assert by_field["confidence"].value == rec.confidence

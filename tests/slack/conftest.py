@@ -55,7 +55,14 @@ def settings_for(emulator: SlackEmulator, prefix: str, access: Path, **more: Any
 
 @pytest.fixture
 def emulator() -> Iterator[SlackEmulator]:
-    emu = SlackEmulator(groups={"SPLATFORM": ["UGROUPMEMBER"]}).start()
+    emu = SlackEmulator(
+        groups={"SPLATFORM": ["UGROUPMEMBER"]},
+        users={
+            "UAPPROVER": {"display_name": "ana", "tz": "Europe/Amsterdam"},
+            "UREQUESTER": {"display_name": "rui", "tz": "America/New_York"},
+            "UGROUPMEMBER": {"display_name": "kim", "tz": "Asia/Tokyo"},
+        },
+    ).start()
     yield emu
     emu.stop()
     assert emu.invalid == [], "the bot sent payloads Slack would reject"

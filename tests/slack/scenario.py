@@ -10,15 +10,16 @@ from typing import Any
 from bot.approvals.models import CardRef
 from tests.emulators.slack_api import Call, SlackEmulator
 
-CARD_HEADER = "Sizing proposal: "
-
 
 def is_card(call: Call, workload: str = "") -> bool:
+    """A proposal card: its buttons block, and a header naming the workload after the state."""
     blocks = call.params.get("blocks") or []
-    return any(
-        b.get("type") == "header" and b["text"]["text"].startswith(CARD_HEADER + workload)
+    titled = any(
+        b.get("type") == "header"
+        and b["text"]["text"].endswith(" · " + workload if workload else "")
         for b in blocks
     )
+    return titled and any(b.get("block_id") == "sizer_decision" for b in blocks)
 
 
 def text_of(call: Call) -> str:
@@ -63,6 +64,16 @@ def posted_card(
     value = button(call, "sizer_approve")
     assert value is not None, "a new card must carry the Approve button"
     return call, CardRef.decode(value), str(call.response["ts"])
+
+
+def posted_card_without_approve(
+    emulator: SlackEmulator, workload: str, timeout: float = 15
+) -> tuple[Call, str, str]:
+    """A card whose buttons offer no Approve (it does not fit): the call, a value, its ts."""
+    call = emulator.wait_for("chat.postMessage", lambda c: is_card(c, workload), timeout)
+    value = button(call, "sizer_edit")
+    assert value is not None
+    return call, value, str(call.response["ts"])
 
 
 def card_update(emulator: SlackEmulator, ts: str, contains: str, timeout: float = 15) -> Call:

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.request
+from pathlib import Path
 
 from bot.approvals.models import ProposalState
+from tests.approvals.doubles import RecordingExecutor
 from tests.emulators import slack_requests as sr
 from tests.slack.conftest import Bot, StartBot
-from tests.slack.scenario import card_update, ephemeral_to, eventually, posted_card, text_of
+from tests.slack.scenario import (
+    button,
+    card_update,
+    ephemeral_to,
+    eventually,
+    is_card,
+    posted_card,
+    posted_card_without_approve,
+    text_of,
+)
 
 S = ProposalState
 ASK = "size items-api --language python --framework fastapi --rps 50-100 --namespace team-a"
@@ -34,11 +46,21 @@ def test_ask_card_approve_applied(start_bot: StartBot) -> None:
     call, ref, ts = posted_card(bot.emulator, "items-api", thread_ts="1700000000.000001")
     text = text_of(call)
     assert "team-a" in text and "Replicas" in text and "Confidence" in text
-    assert "What will be applied" in text and "Plan: 1 to add" in text
-    assert "Deployment/team-a/items-api" in text
+    assert "Waiting for approval" in call.params["blocks"][0]["text"]["text"]
+    assert "kind: Deployment" not in text, "the manifest sits behind View manifest"
     eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
     stored = bot.runtime.service.get(ref.proposal_id)
     assert stored.state == S.PROPOSED
+    assert f"manifest sha256 `{stored.current.change.manifest_sha256[:12]}`" in text
+
+    _click(bot, "sizer_view_manifest", ref.encode(), "USTRANGER", ts)
+    modal = bot.emulator.wait_for("views.open").params["view"]
+    shown = json.dumps(modal)
+    assert "kind: Deployment" in shown and stored.current.change.manifest_sha256 in shown
+    assert "Deployment/team-a/items-api" in shown
+    _click(bot, "sizer_view_plan", ref.encode(), "USTRANGER", ts)
+    plan = bot.emulator.wait_for("views.open", lambda c: "Plan: 1 to add" in json.dumps(c.params))
+    assert "Terraform plan" in json.dumps(plan.params)
 
     _click(bot, "sizer_approve", ref.encode(), "UAPPROVER", ts)
     update = card_update(bot.emulator, ts, "Applied")
@@ -107,7 +129,7 @@ def test_slack_retry_of_an_event_is_answered_once(start_bot: StartBot) -> None:
     posted_card(bot.emulator, "items-api")
     bot.runtime.pool.shutdown(wait=True)
     assert len(bot.executor.prepared) == 1
-    assert bot.emulator.count("chat.postMessage", lambda c: "Sizing proposal" in text_of(c)) == 1
+    assert bot.emulator.count("chat.postMessage", lambda c: is_card(c)) == 1
 
 
 def test_two_instances_sharing_redis_race_one_click(start_bot: StartBot) -> None:
@@ -179,6 +201,83 @@ def test_edit_via_modal_with_bad_then_good_values(start_bot: StartBot) -> None:
     )
     entries = [e for e in bot.runtime.service.store.audit.entries() if e.event == "transition"]
     assert [(e.revision, e.to_state) for e in entries] == [(1, "proposed"), (2, "proposed")]
+
+
+def test_two_people_editing_at_once_one_saves_the_other_is_told_in_the_modal(
+    start_bot: StartBot, tmp_path: Path
+) -> None:
+    executor = RecordingExecutor(plan_dir=tmp_path)
+    bot = start_bot(executor=executor)
+    assert bot.sender is not None
+    _ask(bot)
+    _, ref, ts = posted_card(bot.emulator, "items-api")
+    for user in ("UREQUESTER", "UAPPROVER"):
+        _click(bot, "sizer_edit", ref.encode(), user, ts)
+    eventually(lambda: len(bot.emulator.calls_of("views.open")) == 2)
+    opened = [c.params["view"] for c in bot.emulator.calls_of("views.open")]
+    assert len(opened) == 2
+    barrier = threading.Barrier(2)
+    answers: dict[str, sr.Response] = {}
+
+    def submit(user: str, view: dict[str, object], replicas: str) -> None:
+        assert bot.sender is not None
+        barrier.wait()
+        body = sr.view_submission(view, _edit_values(replicas=replicas), user)
+        answers[user] = bot.sender.interactive(body)
+
+    threads = [
+        threading.Thread(target=submit, args=("UREQUESTER", opened[0], "3")),
+        threading.Thread(target=submit, args=("UAPPROVER", opened[1], "4")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    saved = [u for u, r in answers.items() if r.body == ""]
+    refused = [u for u, r in answers.items() if r.body != ""]
+    assert len(saved) == 1 and len(refused) == 1, {u: r.body for u, r in answers.items()}
+    winner = {"UREQUESTER": "rui", "UAPPROVER": "ana"}[saved[0]]
+    error = answers[refused[0]].json()["errors"]["replicas"]
+    assert error == f"@{winner} is saving revision 2 while you were editing; reopen Edit"
+
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).revision == 2)
+    late = bot.sender.interactive(
+        sr.view_submission(opened[1], _edit_values(replicas="5"), "UAPPROVER")
+    )
+    assert late.json()["errors"]["replicas"] == (
+        f"@{winner} saved revision 2 while you were editing; reopen Edit"
+    )
+    assert len(executor.prepared) == 2, "the refused edits never planned anything"
+    stored = bot.runtime.service.get(ref.proposal_id)
+    assert stored.revision == 2 and stored.current.author == saved[0]
+
+    # The approver approves exactly the revision the updated card shows, plan hash intact.
+    approver = "UGROUPMEMBER" if saved[0] == "UAPPROVER" else "UAPPROVER"
+    _click(bot, "sizer_approve", stored.card_ref().encode(), approver, ts)
+    card_update(bot.emulator, ts, "Applied")
+    assert executor.applied[0].revision == 2
+    assert executor.applied[0].change.plan_sha256 == stored.current.change.plan_sha256
+
+
+def test_a_proposal_that_does_not_fit_offers_the_nearest_size_and_only_then_approve(
+    start_bot: StartBot,
+) -> None:
+    executor = RecordingExecutor()
+    executor.fits_replicas = 1
+    bot = start_bot(executor=executor)
+    _ask(bot)
+    call, _, ts = posted_card_without_approve(bot.emulator, "items-api")
+    fit = button(call, "sizer_fit")
+    assert fit is not None and button(call, "sizer_approve") is None
+    assert "cannot be approved as is" in text_of(call)
+    # A crafted Approve on the misfit revision is refused by the service too.
+    _click(bot, "sizer_approve", fit, "UAPPROVER", ts)
+    ephemeral_to(bot.emulator, "UAPPROVER", "does not fit the cluster")
+    _click(bot, "sizer_fit", fit, "UREQUESTER", ts)
+    update = card_update(bot.emulator, ts, "nearest size that fits")
+    assert button(update, "sizer_approve") is not None
+    assert "*Replicas*\n1" in text_of(update)
+    assert executor.applied == []
 
 
 def test_stale_card_is_refused_with_a_clear_message(start_bot: StartBot) -> None:
@@ -336,10 +435,22 @@ def test_status_and_app_home(start_bot: StartBot) -> None:
         "chat.postMessage", lambda c: f"*`{ref.proposal_id}`*" in text_of(c)
     )
     assert "Waiting for approval" in text_of(status)
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts is not None)
+    stored = bot.runtime.service.get(ref.proposal_id)
+    link = f"https://test.slack.com/archives/C1/p{stored.message_ts.replace('.', '')}"
+
     bot.sender.event(sr.event_callback(sr.home_opened("UREQUESTER")))
-    home = bot.emulator.wait_for("views.publish")
-    assert home.params["user_id"] == "UREQUESTER"
-    assert ref.proposal_id in str(home.params["view"])
+    mine = bot.emulator.wait_for("views.publish", lambda c: c.params["user_id"] == "UREQUESTER")
+    text = json.dumps(mine.params["view"])
+    assert "Nothing waits on you" in text, "the requester may not approve it"
+    assert f"<{link}|items-api>" in text and "just now" in text
+    assert "EST" in text or "EDT" in text, "times are in the viewer's own zone"
+
+    bot.sender.event(sr.event_callback(sr.home_opened("UAPPROVER")))
+    theirs = bot.emulator.wait_for("views.publish", lambda c: c.params["user_id"] == "UAPPROVER")
+    waiting = theirs.params["view"]["blocks"][1]["text"]["text"]
+    assert f"<{link}|items-api>" in waiting and "asked by <@UREQUESTER> just now" in waiting
+    assert "CET" in waiting or "CEST" in waiting, "times are in the approver's own zone"
 
 
 def test_rate_limited_calls_are_retried_after_retry_after(start_bot: StartBot) -> None:
@@ -373,7 +484,7 @@ def test_interrupted_apply_is_reported_at_start_and_resolved(start_bot: StartBot
         sr.slash(f"resolve {ref.proposal_id} failed pods never started", "UAPPROVER")
     )
     second.emulator.wait_for("chat.postMessage", lambda c: "resolved as failed" in text_of(c))
-    card_update(second.emulator, ts, "Apply failed")
+    card_update(second.emulator, ts, "Failed")
     first.executor.gate.set()
 
 

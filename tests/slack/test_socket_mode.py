@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.approvals.models import ProposalState
 from tests.emulators import slack_requests as sr
 from tests.slack.conftest import StartBot
-from tests.slack.scenario import card_update, posted_card, text_of
+from tests.slack.scenario import card_update, is_card, posted_card
 
 ASK = "size items-api --language python --rps 50-100 --namespace team-a"
 
@@ -38,7 +38,7 @@ def test_redelivered_envelope_is_acked_but_not_answered_twice(start_bot: StartBo
     posted_card(emulator, "items-api")
     bot.runtime.pool.shutdown(wait=True)
     assert len(bot.executor.prepared) == 1
-    assert emulator.count("chat.postMessage", lambda c: "Sizing proposal" in text_of(c)) == 1
+    assert emulator.count("chat.postMessage", lambda c: is_card(c)) == 1
 
 
 def test_slash_command_errors_come_back_in_the_ack(start_bot: StartBot) -> None:

@@ -12,13 +12,13 @@ def test_flat_variables_land_in_their_groups(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("REDIS_URL", "redis://example:6380/2")
     monkeypatch.setenv("SIZER_PROMETHEUS_TIMEOUT_S", "7")
     monkeypatch.setenv("SIZER_POLICY__CPU_LIMIT", "burst")
-    monkeypatch.setenv("SIZER_COLDSTART__OOM_RISK", "0.01")
+    monkeypatch.setenv("SIZER_COLDSTART__OOM_RISK", "0.05")
     monkeypatch.setenv("SIZER_RIGHTSIZE__PEAK_HEADROOM_BYTES", "0")
     settings = Settings.load(SIZER_WORKERS=3)
     assert settings.redis.url == "redis://example:6380/2"
     assert settings.prometheus.timeout_s == 7
     assert settings.policy.cpu_limit == "burst"
-    assert settings.coldstart.oom_risk == 0.01
+    assert settings.coldstart.oom_risk == 0.05
     assert settings.rightsize.peak_headroom_bytes == 0
     assert settings.runtime.workers == 3
 

@@ -25,12 +25,15 @@ class PeerGroup:
         return tuple(p.meta.name for p in self.peers)
 
 
+NAMED_TIER = "named similar services"
+
+
 def _tiers(
     meta: ServiceMeta, similar: Sequence[str]
 ) -> list[tuple[str, Callable[[PeerProfile], bool]]]:
     named = set(similar)
     return [
-        ("named similar services", lambda p: p.meta.name in named),
+        (NAMED_TIER, lambda p: p.meta.name in named),
         (
             f"same language and framework ({meta.language}/{meta.framework})",
             lambda p: (

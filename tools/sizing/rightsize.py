@@ -18,12 +18,13 @@ What baselines miss and this strategy handles:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.sizing.models import FloatArray, Policy, Reason, Recommendation, UsageHistory
+from tools.sizing.models import FloatArray, IntArray, Policy, Reason, Recommendation, UsageHistory
 from tools.sizing.quantities import format_cpu, format_memory
 from tools.sizing.stats import linear_trend, recency_weights, weighted_quantile, window_series
 
@@ -91,6 +92,135 @@ def _widening(hours: float) -> float:
     return max(math.sqrt(24.0 / max(hours, 0.25)) - 1.0, 0.0)
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What every number of one right-size is computed over."""
+
+    now: int
+    hours: float
+    pods: int
+    replicas: int
+    windows: int
+    widen: float
+
+
+@dataclass(frozen=True)
+class CpuRequest:
+    quantile: float
+    margin: float
+    cores: float
+    floored: bool
+
+
+@dataclass(frozen=True)
+class MemoryTrend:
+    """Growth of hourly medians; ``growing`` only when the fit says it is real."""
+
+    slope_per_h: float
+    r2: float
+    growing: bool
+    projection_h: float
+
+
+@dataclass(frozen=True)
+class MemoryRequest:
+    quantile: float
+    growth: float
+    margin: float
+    bytes: float
+
+
+@dataclass(frozen=True)
+class MemoryLimit:
+    largest: float
+    volatility: float
+    margin: float
+    growth: float
+    bytes: float
+    request: float
+
+
+@dataclass(frozen=True)
+class CpuLimit:
+    largest: float
+    cores: float | None
+
+
+def cpu_request(
+    stamps: IntArray, cpu5: FloatArray, basis: Basis, policy: Policy, s: RightsizeSettings
+) -> CpuRequest:
+    """Recency-weighted quantile of 5-minute CPU, widened when history is short."""
+    q = weighted_quantile(cpu5, recency_weights(stamps, basis.now, s.half_life_h), s.quantile)
+    margin = s.request_widening * dispersion(cpu5) * basis.widen
+    cores = max(q * (1 + margin), policy.min_cpu_cores)
+    return CpuRequest(q, margin, cores, cores > q * (1 + margin))
+
+
+def memory_trend(
+    stamps: IntArray, mem5: FloatArray, basis: Basis, s: RightsizeSettings
+) -> MemoryTrend:
+    slope_h, r2 = linear_trend(stamps, mem5)
+    growing = slope_h > 0 and r2 >= s.trend_min_r2
+    return MemoryTrend(slope_h, r2, growing, min(s.horizon_h, basis.hours))
+
+
+def memory_request(
+    stamps: IntArray,
+    mem5: FloatArray,
+    trend: MemoryTrend,
+    basis: Basis,
+    policy: Policy,
+    s: RightsizeSettings,
+) -> MemoryRequest:
+    """Recency-weighted quantile of 5-minute memory plus part of the projected growth."""
+    q = weighted_quantile(mem5, recency_weights(stamps, basis.now, s.half_life_h), s.quantile)
+    growth = (
+        trend.slope_per_h * s.trend_request_share * trend.projection_h if trend.growing else 0.0
+    )
+    margin = s.request_widening * dispersion(mem5) * basis.widen
+    value = max((q + growth) * (1 + margin), float(policy.min_memory_bytes))
+    return MemoryRequest(q, growth, margin, value)
+
+
+def memory_limit(
+    raw: FloatArray,
+    trend: MemoryTrend,
+    request: MemoryRequest,
+    basis: Basis,
+    policy: Policy,
+    s: RightsizeSettings,
+) -> MemoryLimit:
+    """Above every raw sample seen: a relative margin (wider for volatile use and short
+    history) or an absolute headroom for transient extras, whichever is larger."""
+    largest = float(raw.max())
+    volatility = (largest - float(np.median(raw))) / largest if largest > 0 else 0.0
+    margin = (
+        s.peak_margin
+        + s.peak_volatility * volatility**2
+        + s.peak_widening * math.sqrt(24.0 / max(basis.hours, 0.25))
+    )
+    growth = trend.slope_per_h * trend.projection_h if trend.growing else 0.0
+    cover = max((largest + growth) * (1 + margin), largest + growth + s.peak_headroom_bytes)
+    if policy.memory_limit == "equal-request":
+        req = max(request.bytes, cover)
+        return MemoryLimit(largest, volatility, margin, growth, req, req)
+    return MemoryLimit(
+        largest, volatility, margin, growth, max(cover, request.bytes), request.bytes
+    )
+
+
+def cpu_limit(
+    raw: FloatArray, request: CpuRequest, policy: Policy, s: RightsizeSettings
+) -> CpuLimit:
+    largest = float(raw.max())
+    if policy.cpu_limit != "burst":
+        return CpuLimit(largest, None)
+    cores = max(
+        largest * (1 + s.cpu_burst_margin), request.cores * s.cpu_burst_ratio, s.cpu_limit_floor
+    )
+    return CpuLimit(largest, cores)
+
+
 def recommend(
     history: UsageHistory, policy: Policy, settings: RightsizeSettings | None = None
 ) -> Recommendation:
@@ -103,156 +233,135 @@ def recommend(
             f"{history.service} has {len(cpu5)} five-minute windows of history; "
             f"right-sizing needs at least {s.min_windows}"
         )
-    now = history.end
     hours = (history.end - history.start) / 3600.0
-    pods = len(history.pods)
-    replicas = max(history.replicas(), 1)
-    window = (
-        f"{hours:.1f} h to {format_time(now)}, {len(cpu5)} five-minute windows, "
-        f"{pods} pod{'s' if pods != 1 else ''}"
+    basis = Basis(
+        now=history.end,
+        hours=hours,
+        pods=len(history.pods),
+        replicas=max(history.replicas(), 1),
+        windows=len(cpu5),
+        widen=_widening(hours),
     )
-    widen = _widening(hours)
+    cpu_req = cpu_request(cpu_t, cpu5, basis, policy, s)
+    trend = memory_trend(mem_t, mem5, basis, s)
+    mem_req = memory_request(mem_t, mem5, trend, basis, policy, s)
+    mem_lim = memory_limit(history.concat("memory"), trend, mem_req, basis, policy, s)
+    cpu_lim = cpu_limit(history.concat("cpu"), cpu_req, policy, s)
+    confidence = history_confidence(hours, basis.windows, history.interval_s, basis.pods)
+    return Recommendation(
+        service=history.service,
+        strategy=NAME,
+        replicas=basis.replicas,
+        cpu_request_cores=cpu_req.cores,
+        cpu_limit_cores=cpu_lim.cores,
+        memory_request_bytes=math.ceil(mem_lim.request),
+        memory_limit_bytes=math.ceil(mem_lim.bytes),
+        confidence=confidence,
+        reasons=reasons(basis, cpu_req, trend, mem_req, mem_lim, cpu_lim, confidence, policy, s),
+    )
+
+
+def reasons(
+    basis: Basis,
+    cpu_req: CpuRequest,
+    trend: MemoryTrend,
+    mem_req: MemoryRequest,
+    mem_lim: MemoryLimit,
+    cpu_lim: CpuLimit,
+    confidence: float,
+    policy: Policy,
+    s: RightsizeSettings,
+) -> tuple[Reason, ...]:
+    """The one place that puts a right-size's numbers into words."""
+    window = (
+        f"{basis.hours:.1f} h to {format_time(basis.now)}, {basis.windows} five-minute windows, "
+        f"{basis.pods} pod{'s' if basis.pods != 1 else ''}"
+    )
     pct = f"p{s.quantile * 100:g}"
     weighting = f", recency half-life {s.half_life_h:g} h" if s.half_life_h else ""
-
-    # CPU request
-    cpu_q = weighted_quantile(cpu5, recency_weights(cpu_t, now, s.half_life_h), s.quantile)
-    cpu_margin = s.request_widening * dispersion(cpu5) * widen
-    cpu_req = max(cpu_q * (1 + cpu_margin), policy.min_cpu_cores)
-    floored = cpu_req > cpu_q * (1 + cpu_margin)
-    reasons = [
-        Reason(
-            field="cpu_request",
-            value=cpu_req,
-            statistic=f"{pct} of 5-min mean CPU{weighting}",
-            window=window,
-            margin=cpu_margin,
-            text=f"{pct} of 5-minute CPU was {format_cpu(cpu_q)}"
-            + (f"; +{cpu_margin:.0%} because history is short" if cpu_margin else "")
-            + (f"; raised to the policy minimum {format_cpu(cpu_req)}" if floored else ""),
-        )
-    ]
-
-    # Memory request, with growth projected over the horizon when it is real
-    mem_q = weighted_quantile(mem5, recency_weights(mem_t, now, s.half_life_h), s.quantile)
-    slope_h, r2 = linear_trend(mem_t, mem5)
-    growing = slope_h > 0 and r2 >= s.trend_min_r2
-    projection_h = min(s.horizon_h, hours)
-    growth = slope_h * s.trend_request_share * projection_h if growing else 0.0
-    mem_margin = s.request_widening * dispersion(mem5) * widen
-    mem_req = max((mem_q + growth) * (1 + mem_margin), float(policy.min_memory_bytes))
+    short = "because history is short"
+    cpu_text = (
+        f"{pct} of 5-minute CPU was {format_cpu(cpu_req.quantile)}"
+        + (f"; +{cpu_req.margin:.0%} {short}" if cpu_req.margin else "")
+        + (f"; raised to the policy minimum {format_cpu(cpu_req.cores)}" if cpu_req.floored else "")
+    )
     trend_text = (
-        f"; memory grows {format_memory(slope_h)}/h (R² {r2:.2f}), "
-        f"+{format_memory(growth)} projected over {projection_h:.0f} h"
-        if growing
+        f"; memory grows {format_memory(trend.slope_per_h)}/h (R² {trend.r2:.2f}), "
+        f"+{format_memory(mem_req.growth)} projected over {trend.projection_h:.0f} h"
+        if trend.growing
         else ""
     )
-    reasons.append(
-        Reason(
-            field="memory_request",
-            value=mem_req,
-            statistic=f"{pct} of 5-min mean memory{weighting}"
-            + (" + linear growth" if growing else ""),
-            window=window,
-            margin=mem_margin,
-            text=f"{pct} of 5-minute memory was {format_memory(mem_q)}{trend_text}"
-            + (f"; +{mem_margin:.0%} because history is short" if mem_margin else ""),
-        )
-    )
-
-    # Memory limit: above every raw sample seen, margin wider on short history
-    mem_raw = history.concat("memory")
-    mem_max = float(mem_raw.max())
-    volatility = (mem_max - float(np.median(mem_raw))) / mem_max if mem_max > 0 else 0.0
-    peak_margin = (
-        s.peak_margin
-        + s.peak_volatility * volatility**2
-        + s.peak_widening * math.sqrt(24.0 / max(hours, 0.25))
-    )
-    peak_growth = slope_h * projection_h if growing else 0.0
-    peak_cover = max(
-        (mem_max + peak_growth) * (1 + peak_margin), mem_max + peak_growth + s.peak_headroom_bytes
+    mem_text = f"{pct} of 5-minute memory was {format_memory(mem_req.quantile)}{trend_text}" + (
+        f"; +{mem_req.margin:.0%} {short}" if mem_req.margin else ""
     )
     if policy.memory_limit == "equal-request":
-        mem_req = max(mem_req, peak_cover)
-        mem_lim = mem_req
         limit_text = (
             f"policy sets the limit equal to the request, so both cover the peak "
-            f"{format_memory(mem_max)} +{peak_margin:.0%}"
+            f"{format_memory(mem_lim.largest)} +{mem_lim.margin:.0%}"
         )
     else:
-        mem_lim = max(peak_cover, mem_req)
         limit_text = (
-            f"largest sample was {format_memory(mem_max)}; the larger of +{peak_margin:.0%} "
-            f"(volatility {volatility:.2f}, {hours:.1f} h of history) and "
-            f"+{format_memory(s.peak_headroom_bytes)} for transient extras"
-        ) + (f" and +{format_memory(peak_growth)} projected growth" if peak_growth else "")
-    reasons.append(
+            f"largest sample was {format_memory(mem_lim.largest)}; the larger of "
+            f"+{mem_lim.margin:.0%} (volatility {mem_lim.volatility:.2f}, {basis.hours:.1f} h of "
+            f"history) and +{format_memory(s.peak_headroom_bytes)} for transient extras"
+        ) + (f" and +{format_memory(mem_lim.growth)} projected growth" if mem_lim.growth else "")
+    cpu_limit_text = (
+        f"largest burst was {format_cpu(cpu_lim.largest)}; limit is the largest of burst "
+        f"+{s.cpu_burst_margin:.0%}, {s.cpu_burst_ratio:g}× the request and "
+        f"{format_cpu(s.cpu_limit_floor)}"
+        if cpu_lim.cores is not None
+        else "policy sets no CPU limit; pods may use idle CPU on the node"
+    )
+    r = basis.replicas
+    return (
+        Reason(
+            field="cpu_request",
+            value=cpu_req.cores,
+            statistic=f"{pct} of 5-min mean CPU{weighting}",
+            window=window,
+            margin=cpu_req.margin,
+            text=cpu_text,
+        ),
+        Reason(
+            field="memory_request",
+            value=mem_lim.request,
+            statistic=f"{pct} of 5-min mean memory{weighting}"
+            + (" + linear growth" if trend.growing else ""),
+            window=window,
+            margin=mem_req.margin,
+            text=mem_text,
+        ),
         Reason(
             field="memory_limit",
-            value=mem_lim,
-            statistic="max of raw memory samples" + (" + linear growth" if peak_growth else ""),
+            value=mem_lim.bytes,
+            statistic="max of raw memory samples" + (" + linear growth" if mem_lim.growth else ""),
             window=window,
-            margin=peak_margin,
+            margin=mem_lim.margin,
             text=limit_text,
-        )
-    )
-
-    # CPU limit
-    cpu_max = float(history.concat("cpu").max())
-    cpu_lim: float | None = None
-    if policy.cpu_limit == "burst":
-        cpu_lim = max(
-            cpu_max * (1 + s.cpu_burst_margin), cpu_req * s.cpu_burst_ratio, s.cpu_limit_floor
-        )
-        cpu_limit_text = (
-            f"largest burst was {format_cpu(cpu_max)}; limit is the largest of burst "
-            f"+{s.cpu_burst_margin:.0%}, {s.cpu_burst_ratio:g}× the request and "
-            f"{format_cpu(s.cpu_limit_floor)}"
-        )
-    else:
-        cpu_limit_text = "policy sets no CPU limit; pods may use idle CPU on the node"
-    reasons.append(
+        ),
         Reason(
             field="cpu_limit",
-            value=cpu_lim,
-            statistic="max of raw CPU samples" if cpu_lim is not None else "policy",
+            value=cpu_lim.cores,
+            statistic="max of raw CPU samples" if cpu_lim.cores is not None else "policy",
             window=window,
-            margin=s.cpu_burst_margin if cpu_lim is not None else 0.0,
+            margin=s.cpu_burst_margin if cpu_lim.cores is not None else 0.0,
             text=cpu_limit_text,
-        )
-    )
-
-    confidence = history_confidence(hours, len(cpu5), history.interval_s, pods)
-    reasons.append(
+        ),
         Reason(
             field="replicas",
-            value=replicas,
+            value=r,
             statistic="largest number of pods reporting at once",
             window=window,
-            text=f"kept at the {replicas} replica{'s' if replicas != 1 else ''} running now",
-        )
-    )
-    reasons.append(
+            text=f"kept at the {r} replica{'s' if r != 1 else ''} running now",
+        ),
         Reason(
             field="confidence",
             value=confidence,
             statistic="history length and coverage",
             window=window,
-            text=f"confidence {confidence:.2f}: {hours:.1f} h of history "
+            text=f"confidence {confidence:.2f}: {basis.hours:.1f} h of history "
             f"(full confidence needs 7 days with no gaps)",
-        )
-    )
-    return Recommendation(
-        service=history.service,
-        strategy=NAME,
-        replicas=replicas,
-        cpu_request_cores=cpu_req,
-        cpu_limit_cores=cpu_lim,
-        memory_request_bytes=math.ceil(mem_req),
-        memory_limit_bytes=math.ceil(mem_lim),
-        confidence=confidence,
-        reasons=tuple(reasons),
+        ),
     )
 
 

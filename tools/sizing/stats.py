@@ -47,6 +47,18 @@ def weighted_quantile(values: FloatArray, weights: FloatArray, q: float) -> floa
     return float(np.interp(q, cum, v))
 
 
+def group_medians(values: FloatArray, groups: IntArray, count: int) -> FloatArray:
+    """Median of ``values`` per group 0..count-1 (each non-empty), as ``np.median`` gives it:
+    the middle value, or the mean of the two middle values."""
+    order = np.lexsort((values, groups))
+    ordered = values[order]
+    sizes = np.bincount(groups, minlength=count)
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    upper = ordered[starts + sizes // 2]
+    lower = ordered[starts + (sizes - 1) // 2]
+    return np.asarray(np.where(sizes % 2 == 1, upper, (lower + upper) / 2), dtype=np.float64)
+
+
 def linear_trend(stamps: IntArray, values: FloatArray, bucket_s: int = 3600) -> tuple[float, float]:
     """Slope (units per hour) of hourly medians and its R²; (0, 0) when it cannot be told.
 
@@ -58,7 +70,7 @@ def linear_trend(stamps: IntArray, values: FloatArray, bucket_s: int = 3600) -> 
     uniq, inverse = np.unique(keys, return_inverse=True)
     if len(uniq) < 4:
         return 0.0, 0.0
-    medians = np.array([np.median(values[inverse == i]) for i in range(len(uniq))])
+    medians = group_medians(values, inverse, len(uniq))
     hours = (uniq - uniq[0]).astype(np.float64) * bucket_s / 3600.0
     slope, intercept = np.polyfit(hours, medians, 1)
     fitted = slope * hours + intercept

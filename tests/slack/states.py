@@ -1,0 +1,115 @@
+"""Every state a card can be in, produced by the real service (Redis + recording executor).
+
+The payloads are exactly what the bot posts (``blocks.proposal_card`` and friends), so the
+screenshots and the rendering test look at the same thing a reviewer sees in Slack.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.approvals.models import Prices, ProposalState
+from bot.executors.base import ApplyResult, ApplyStep
+from bot.slack import blocks
+from tests.approvals.doubles import Clock, RecordingExecutor, make_service, redis_prefix
+from tools.propose import SizeRequest
+
+__all__ = ["STATES", "card_states"]
+
+STATES = (
+    "waiting",
+    "applying",
+    "applied",
+    "rolled-back",
+    "failed",
+    "expired",
+    "does-not-fit",
+    "manifest",
+    "home",
+)
+PRICES = Prices(vcpu_hour=0.0316, gib_hour=0.0042)
+
+
+def _request(name: str) -> SizeRequest:
+    return SizeRequest(
+        name=name,
+        namespace="team-a",
+        language="python",
+        framework="fastapi",
+        rps_low=50,
+        rps_high=400,
+        similar=("emailservice",),
+    )
+
+
+def card_states() -> dict[str, dict[str, Any]]:
+    """State name → the payload posted for it (a message's blocks, or a view)."""
+    out: dict[str, dict[str, Any]] = {}
+    clock = Clock(time.time())
+    with redis_prefix() as (client, prefix):
+        executor = RecordingExecutor()
+        service = make_service(client, prefix, executor, clock=clock)
+        service._prices = PRICES
+
+        def card(p: Any) -> dict[str, Any]:
+            return {"blocks": blocks.proposal_card(p), "text": blocks.card_text(p)}
+
+        waiting = service.size(_request("items-api"), "UREQUESTER", "C1", "1.0")
+        out["waiting"] = card(waiting)
+        out["manifest"] = blocks.artifact_view(waiting, waiting.card_ref(), "manifest")
+        # What the card shows between the approval and the outcome (observe() in approve).
+        applying = {"state": ProposalState.APPLYING, "updated_by": "UAPPROVER"}
+        out["applying"] = card(waiting.model_copy(update=applying))
+        out["applied"] = card(service.approve(waiting.card_ref(), "UAPPROVER"))
+
+        executor.outcome = ApplyResult(
+            ok=False,
+            rolled_back=True,
+            failed_step="rollout",
+            error="rollout: 2 of 3 pods OOMKilled (memory limit 175Mi); rolled back to the "
+            "previous revision",
+            steps=[ApplyStep(name="apply", ok=True), ApplyStep(name="rollout", ok=False)],
+        )
+        rolled = service.size(_request("cart-api"), "UREQUESTER", "C1", "2.0")
+        out["rolled-back"] = card(service.approve(rolled.card_ref(), "UAPPROVER"))
+
+        executor.outcome = ApplyResult(
+            ok=False,
+            failed_step="terraform",
+            error="terraform apply: quota team-a already exists",
+            steps=[ApplyStep(name="terraform", ok=False)],
+        )
+        failed = service.size(_request("orders-api"), "UREQUESTER", "C1", "3.0")
+        out["failed"] = card(service.approve(failed.card_ref(), "UAPPROVER"))
+
+        stale = service.size(_request("search-api"), "UAPPROVER", "C1", "4.0")
+
+        executor.fits_replicas = 3
+        big = SizeRequest(
+            name="big-api", namespace="team-a", language="java", rps_low=5000, rps_high=5000
+        )
+        out["does-not-fit"] = card(service.size(big, "UREQUESTER", "C1", "5.0"))
+        executor.fits_replicas = None
+        service.size(_request("users-api"), "UREQUESTER", "C1", "6.0")
+
+        # App Home for an approver who also asked for something, 40 minutes later.
+        clock.now += 2400
+        pending = service.pending_for("UAPPROVER")
+        mine = service.store.recent_for("UAPPROVER")
+        everyone = [*pending, *mine]
+        links = {
+            p.id: f"https://example.slack.com/archives/C1/p{i}" for i, p in enumerate(everyone)
+        }
+        out["home"] = blocks.home_view(
+            "UAPPROVER",
+            pending,
+            mine,
+            links=links,
+            zone=ZoneInfo("Europe/Amsterdam"),
+            now=clock.now,
+        )
+        clock.now += 7200
+        out["expired"] = card(service.get(stale.id))
+    return out

@@ -1,0 +1,30 @@
+"""Every card state, as the service produces it, is valid Block Kit and renders to HTML."""
+
+from __future__ import annotations
+
+import json
+
+from tests.emulators.slack_api import validate_blocks, validate_view
+from tests.slack.blockkit_html import page
+from tests.slack.states import STATES, card_states
+
+
+def test_every_state_is_valid_and_renders() -> None:
+    states = card_states()
+    assert set(states) == set(STATES)
+    for name, payload in states.items():
+        if payload.get("type") in ("modal", "home"):
+            assert validate_view(payload) == [], name
+        else:
+            assert validate_blocks(payload["blocks"], 50) == [], name
+        html = page(payload)
+        assert "<div" in html and "```" not in html and "&lt;@" not in html, name
+    headers = {n: states[n]["blocks"][0]["text"]["text"] for n in STATES[:7]}
+    assert headers["rolled-back"].startswith(":leftwards_arrow_with_hook: Rolled back")
+    assert headers["expired"].startswith(":zzz: Expired")
+    assert "`/sizer size search-api …`" in json.dumps(states["expired"], ensure_ascii=False)
+    misfit = json.dumps(states["does-not-fit"], ensure_ascii=False)
+    assert "sizer_approve" not in misfit and "Use 3 replicas" in misfit
+    assert "calls for 58 replicas" in misfit
+    home = json.dumps(states["home"], ensure_ascii=False)
+    assert "big-api" in home and "40 min ago" in home

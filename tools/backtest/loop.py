@@ -1,0 +1,440 @@
+"""Closed-loop replay: launch from the cold-start size, then react and re-size as in real life.
+
+Every service starts at its first sample from its leave-one-out cold-start size (the same
+for every recommender, so the comparison is about what each does after launch) and is
+replayed sample by sample over the whole trace:
+
+- a kill is a raw memory sample above the limit in force (counted per pod as a crossing, as
+  in the benchmark); a recommender that reacts to kills changes the size right after it;
+- at every check (``check_every`` after launch, then again every ``check_every``) a
+  recommender that runs at checks re-sizes from the service's own history so far;
+- a continuous recommender re-sizes at every ``tick`` from the history so far.
+
+How each recommender runs is what it does in a cluster: Sizer raises the limit after a kill
+(:mod:`tools.sizing.oom`) and right-sizes at each check; VPA's recommender and Autopilot's
+moving window run continuously and react to kills; KRR is a report, applied at each check
+and blind to kills in between. VPA's updater evicts a pod only when its requests fall outside
+the recommender's [lower bound, upper bound] (or after a kill); for the others a new size is
+applied when a request or limit moves by more than ``min_change`` or the memory limit rises.
+Each applied change is a resize. Recommenders read at most ``lookback`` of history.
+
+After the first check, each check period is scored on the time-weighted mean request in
+force against the p95 of its 5-minute usage (the benchmark's slack); a service's slack is
+the median over its periods.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.backtest.runner import rps_percentiles
+from tools.sizing import coldstart, rightsize
+from tools.sizing.baselines import autopilot_mw, krr_simple, vpa
+from tools.sizing.models import Policy, Recommendation, UsageHistory
+from tools.sizing.oom import OomRaiseSettings, raise_after_oom
+from tools.sizing.profiles import PeerProfile, profile_from_history
+from tools.sizing.rightsize import format_time
+from tools.sizing.scoring import pooled_window_means, relative_slack
+from tools.traces import Trace
+
+Reaction = Literal["raise", "recompute", "wait"]
+Resize = Callable[[UsageHistory, Policy], Recommendation]
+Admit = Callable[[Recommendation, UsageHistory], bool]
+
+# A check period is scored only with at least an hour of 5-minute windows.
+MIN_PERIOD_WINDOWS = 12
+
+
+class LoopSettings(BaseModel):
+    """Timing of the loop; every field is bounded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    check_every_s: int = Field(6 * 3600, ge=300, le=30 * 86400, description="check period")
+    tick_s: int = Field(
+        3600, ge=60, le=86400, description="how often continuous recommenders re-size"
+    )
+    lookback_s: int = Field(
+        7 * 86400, ge=3600, le=365 * 86400, description="history a recommender reads at most"
+    )
+    min_change: float = Field(
+        0.10, ge=0, le=1, description="relative change below which a new size is not applied"
+    )
+
+
+@dataclass(frozen=True)
+class LoopRecommender:
+    """How one recommender runs in the loop."""
+
+    resize: Resize
+    continuous: bool
+    on_kill: Reaction
+    admit: Admit | None = None  # None: apply when the size moves by more than min_change
+
+
+def _krr(history: UsageHistory, policy: Policy) -> Recommendation:
+    return krr_simple.recommend(history, policy)
+
+
+def _outside(value: float, bounds: vpa.Bounds) -> bool:
+    return value < bounds.lower or (bounds.upper is not None and value > bounds.upper)
+
+
+def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
+    """VPA's updater: evict when a request is outside the recommended [lower, upper] range."""
+    try:
+        est = vpa.estimate(history)
+    except ValueError:
+        return False
+    return _outside(current.cpu_request_cores * 1000, est.cpu_millicores) or _outside(
+        float(current.memory_request_bytes), est.memory_bytes
+    )
+
+
+LOOP: Mapping[str, LoopRecommender] = {
+    "sizer": LoopRecommender(rightsize.recommend, continuous=False, on_kill="raise"),
+    "vpa": LoopRecommender(
+        vpa.recommend, continuous=True, on_kill="recompute", admit=vpa_updater_admits
+    ),
+    "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
+    "autopilot-mw": LoopRecommender(autopilot_mw.recommend, continuous=True, on_kill="recompute"),
+}
+
+
+class LoopServiceResult(BaseModel):
+    """One recommender's run over one service."""
+
+    model_config = ConfigDict(frozen=True)
+
+    oom_events: int
+    launch_oom_events: int = Field(description="kills before the first check")
+    resizes: int
+    cpu_slack: float | None = Field(description="median over check periods after the first")
+    mem_slack: float | None
+    periods: int = Field(description="check periods scored after the first check")
+    initial: Recommendation
+    final: Recommendation
+
+
+class LoopService(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    service: str
+    pods: int
+    start: int
+    end: int
+    first_check: int
+    recommenders: dict[str, LoopServiceResult]
+
+
+class LoopSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    services: int
+    oom_events: int
+    zero_oom_share: float | None
+    launch_oom_events: int
+    launch_zero_oom_share: float | None
+    median_cpu_slack: float | None
+    median_mem_slack: float | None
+    median_abs_cpu_slack: float | None
+    median_abs_mem_slack: float | None
+    resizes: int
+
+
+class LoopResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trace: str
+    mode: Literal["loop"] = "loop"
+    settings: LoopSettings
+    policy: dict[str, object]
+    recommenders: tuple[str, ...]
+    seconds: float = 0.0
+    services: tuple[LoopService, ...]
+    skipped: tuple[dict[str, str], ...]
+    summary: dict[str, LoopSummary]
+
+
+@dataclass
+class _Run:
+    """The state of one recommender over one service while it is replayed."""
+
+    size: Recommendation
+    changes: list[tuple[int, Recommendation]] = field(default_factory=list)
+    kills: list[int] = field(default_factory=list)
+    resizes: int = 0
+
+
+def _moved(old: float | None, new: float | None, tolerance: float) -> bool:
+    if old is None or new is None:
+        return old != new
+    if old == 0:
+        return new != 0
+    return abs(new - old) / old > tolerance
+
+
+def _apply(run: _Run, new: Recommendation, at: int, tolerance: float | None) -> None:
+    """Apply ``new`` if it moves by more than ``tolerance`` (always when None)."""
+    old = run.size
+    if tolerance is None:
+        if new != old:
+            run.size = new
+            run.changes.append((at, new))
+            run.resizes += 1
+        return
+    pairs = [
+        (old.cpu_request_cores, new.cpu_request_cores),
+        (old.cpu_limit_cores, new.cpu_limit_cores),
+        (float(old.memory_request_bytes), float(new.memory_request_bytes)),
+        (
+            None if old.memory_limit_bytes is None else float(old.memory_limit_bytes),
+            None if new.memory_limit_bytes is None else float(new.memory_limit_bytes),
+        ),
+    ]
+    rises = old.memory_limit_bytes is not None and (
+        new.memory_limit_bytes is None or new.memory_limit_bytes > old.memory_limit_bytes
+    )
+    if rises or any(_moved(a, b, tolerance) for a, b in pairs):
+        run.size = new
+        run.changes.append((at, new))
+        run.resizes += 1
+
+
+def _schedule(start: int, end: int, every: int) -> list[int]:
+    return list(range(start + every, end, every))
+
+
+class _Replay:
+    """One service's samples per pod, and the replay of one recommender over them."""
+
+    def __init__(self, usage: UsageHistory, settings: LoopSettings, policy: Policy) -> None:
+        self.usage = usage
+        self.settings = settings
+        self.policy = policy
+        self.start = usage.start
+        self.end = usage.end
+
+    def history(self, now: int) -> UsageHistory:
+        return self.usage.between(max(self.start, now - self.settings.lookback_s), now)
+
+    def _resize(self, how: LoopRecommender, now: int) -> Recommendation | None:
+        try:
+            return how.resize(self.history(now), self.policy)
+        except ValueError:
+            return None  # too little history yet: keep the size in force
+
+    def first_kill(
+        self, limit: int | None, a: int, b: int, above: list[bool]
+    ) -> tuple[int, float] | None:
+        """Earliest crossing above ``limit`` in [a, b): its time and memory."""
+        if limit is None:
+            return None
+        best: tuple[int, float] | None = None
+        for i, pod in enumerate(self.usage.pods):
+            lo, hi = np.searchsorted(pod.timestamps, [a, b], side="left")
+            if lo == hi:
+                continue
+            over = pod.memory_bytes[lo:hi] > limit
+            rising = over & ~np.r_[above[i], over[:-1]]
+            hits = np.flatnonzero(rising)
+            if len(hits):
+                t = int(pod.timestamps[lo + hits[0]])
+                if best is None or t < best[0]:
+                    best = (t, float(pod.memory_bytes[lo + hits[0]]))
+        return best
+
+    def settle(self, limit: int | None, a: int, b: int, above: list[bool]) -> int:
+        """Count crossings in [a, b) with a fixed limit and carry each pod's state over."""
+        count = 0
+        for i, pod in enumerate(self.usage.pods):
+            lo, hi = np.searchsorted(pod.timestamps, [a, b], side="left")
+            if lo == hi:
+                continue
+            if limit is None:
+                above[i] = False
+                continue
+            over = pod.memory_bytes[lo:hi] > limit
+            count += int(np.count_nonzero(over & ~np.r_[above[i], over[:-1]]))
+            above[i] = bool(over[-1])
+        return count
+
+    def run(self, how: LoopRecommender, initial: Recommendation) -> _Run:
+        s = self.settings
+        state = _Run(initial, [(self.start, initial)])
+        checks = set(_schedule(self.start, self.end, s.check_every_s))
+        ticks = set(_schedule(self.start, self.end, s.tick_s)) if how.continuous else set()
+        decisions = [*sorted(checks | ticks), self.end]
+        above = [False] * len(self.usage.pods)
+        t = self.start
+        for stop in decisions:
+            while t < stop:
+                limit = state.size.memory_limit_bytes
+                kill = self.first_kill(limit, t, stop, above) if how.on_kill != "wait" else None
+                if kill is None:
+                    state.kills.extend([t] * self.settle(limit, t, stop, above))
+                    t = stop
+                    break
+                at, used = kill
+                state.kills.extend([at] * self.settle(limit, t, at + 1, above))
+                new = (
+                    raise_after_oom(state.size, used, format_time(at), OomRaiseSettings())
+                    if how.on_kill == "raise"
+                    else self._resize(how, at + 1)
+                )
+                if new is not None:
+                    _apply(state, new, at + 1, s.min_change if how.admit is None else None)
+                t = at + 1
+            if stop in checks or stop in ticks:
+                if how.admit is not None and not how.admit(state.size, self.history(stop)):
+                    continue
+                new = self._resize(how, stop)
+                if new is not None:
+                    _apply(state, new, stop, s.min_change if how.admit is None else None)
+        return state
+
+    def period_slack(self, state: _Run, a: int, b: int) -> tuple[float | None, float | None]:
+        """Slack of the time-weighted mean request in [a, b) against the p95 of its usage."""
+        part = self.usage.between(a, b)
+        cpu5 = pooled_window_means(part.pods, memory=False)
+        if len(cpu5) < MIN_PERIOD_WINDOWS:
+            return None, None
+        mem5 = pooled_window_means(part.pods, memory=True)
+        bounds = [(max(t, a), rec) for t, rec in state.changes if t < b]
+        cpu = mem = 0.0
+        for k, (t, rec) in enumerate(bounds):
+            nxt = bounds[k + 1][0] if k + 1 < len(bounds) else b
+            span = max(min(nxt, b) - max(t, a), 0)
+            cpu += rec.cpu_request_cores * span
+            mem += rec.memory_request_bytes * span
+        cpu, mem = cpu / (b - a), mem / (b - a)
+        return (
+            relative_slack(cpu, float(np.percentile(cpu5, 95))),
+            relative_slack(mem, float(np.percentile(mem5, 95))),
+        )
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.median(known)) if known else None
+
+
+def _score(replay: _Replay, state: _Run, first_check: int, every: int) -> LoopServiceResult:
+    bounds = [*range(first_check, replay.end, every), replay.end]
+    slacks = [replay.period_slack(state, a, b) for a, b in itertools.pairwise(bounds)]
+    cpu = [c for c, _ in slacks if c is not None]
+    mem = [m for _, m in slacks if m is not None]
+    return LoopServiceResult(
+        oom_events=len(state.kills),
+        launch_oom_events=sum(1 for k in state.kills if k < first_check),
+        resizes=state.resizes,
+        cpu_slack=_median(cpu),
+        mem_slack=_median(mem),
+        periods=len(cpu),
+        initial=state.changes[0][1],
+        final=state.size,
+    )
+
+
+def summarise_loop(services: Sequence[LoopService], name: str) -> LoopSummary:
+    runs = [s.recommenders[name] for s in services if name in s.recommenders]
+    n = len(runs)
+    cpu = [r.cpu_slack for r in runs]
+    mem = [r.mem_slack for r in runs]
+    return LoopSummary(
+        services=n,
+        oom_events=sum(r.oom_events for r in runs),
+        zero_oom_share=sum(r.oom_events == 0 for r in runs) / n if n else None,
+        launch_oom_events=sum(r.launch_oom_events for r in runs),
+        launch_zero_oom_share=sum(r.launch_oom_events == 0 for r in runs) / n if n else None,
+        median_cpu_slack=_median(cpu),
+        median_mem_slack=_median(mem),
+        median_abs_cpu_slack=_median([None if v is None else abs(v) for v in cpu]),
+        median_abs_mem_slack=_median([None if v is None else abs(v) for v in mem]),
+        resizes=sum(r.resizes for r in runs),
+    )
+
+
+def launch_sizes(trace: Trace, policy: Policy) -> dict[str, Recommendation | str]:
+    """Each service's leave-one-out cold-start size (or why there is none)."""
+    profiles: dict[str, PeerProfile] = {
+        name: profile_from_history(usage, trace.services[name].meta)
+        for name, usage in trace.usage.items()
+    }
+    sizes: dict[str, Recommendation | str] = {}
+    for name in sorted(trace.usage):
+        others = [profiles[s] for s in sorted(profiles) if s != name]
+        if not others:
+            sizes[name] = "no other service in the trace to learn from"
+            continue
+        usage = trace.usage[name]
+        p50, p95 = rps_percentiles(usage)
+        target = coldstart.ColdStartInput(
+            meta=trace.services[name].meta,
+            rps_p50_per_pod=p50,
+            rps_p95_per_pod=p95,
+            replicas=max(usage.replicas(), 1),
+        )
+        sizes[name] = coldstart.recommend(target, others, policy)
+    return sizes
+
+
+def run_loop(
+    trace: Trace,
+    *,
+    settings: LoopSettings | None = None,
+    policy: Policy | None = None,
+    only: Sequence[str] | None = None,
+    recommenders: Mapping[str, LoopRecommender] = LOOP,
+    on_service: Callable[[str], None] | None = None,
+) -> LoopResult:
+    """Replay every service of ``trace`` in a closed loop under each recommender."""
+    s = settings or LoopSettings()
+    policy = policy or Policy()
+    names = tuple(only) if only is not None else tuple(recommenders)
+    unknown = [n for n in names if n not in recommenders]
+    if unknown:
+        raise ValueError(
+            f"unknown recommender(s) for loop: {', '.join(unknown)}; "
+            f"choose from {', '.join(recommenders)}"
+        )
+    services: list[LoopService] = []
+    skipped: list[dict[str, str]] = []
+    for name, size in launch_sizes(trace, policy).items():
+        if isinstance(size, str):
+            skipped.append({"service": name, "reason": size})
+            continue
+        usage = trace.usage[name]
+        replay = _Replay(usage, s, policy)
+        first_check = replay.start + s.check_every_s
+        runs = {
+            n: _score(replay, replay.run(recommenders[n], size), first_check, s.check_every_s)
+            for n in names
+        }
+        services.append(
+            LoopService(
+                service=name,
+                pods=usage.replicas(),
+                start=replay.start,
+                end=replay.end,
+                first_check=first_check,
+                recommenders=runs,
+            )
+        )
+        if on_service is not None:
+            on_service(name)
+    return LoopResult(
+        trace=trace.name,
+        settings=s,
+        policy=policy.model_dump(mode="json"),
+        recommenders=names,
+        services=tuple(services),
+        skipped=tuple(skipped),
+        summary={n: summarise_loop(services, n) for n in names},
+    )
