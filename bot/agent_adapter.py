@@ -132,11 +132,14 @@ class AgentResponder:
             proposal = self._service.get(answer.new_card)
             # The card is the answer: the sizes, fit and confidence the agent would restate
             # are all on it, so nothing above it repeats them.
-            return Reply(
-                text=blocks.card_text(proposal),
-                blocks=blocks.proposal_card(proposal),
-                new_card=proposal,
-            )
+            card = blocks.proposal_card(proposal)
+            # What the reading chose on the person's behalf (the peer, the image) is said once.
+            notes = [
+                n.removeprefix("Note: ") for n in answer.text.splitlines() if n.startswith("Note: ")
+            ]
+            if notes and len(card) < blocks.MAX_MESSAGE_BLOCKS:
+                card.append(blocks.context("\n".join(notes)))
+            return Reply(text=blocks.card_text(proposal), blocks=card, new_card=proposal)
         if answer.changed is not None:
             changed = self._service.get(answer.changed)
             return Reply(text=blocks.clip(answer.text, blocks.MAX_FALLBACK), changed=changed)

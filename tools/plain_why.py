@@ -110,7 +110,11 @@ def _memory(reasons: Sequence[Reason], n: Numbers, language: str | None) -> str 
     if n.memory_limit:
         text += f" and allow up to {_mib(n.memory_limit)}"
         limit = _reason(reasons, "memory_limit")
-        cover = re.search(r"covers (\d+(?:\.\d+)?)%", limit.text) if limit else None
+        cover = (
+            re.search(r"(?:covers|the) (\d+(?:\.\d+)?)% (?:of|point)", limit.text)
+            if limit
+            else None
+        )
         if cover:
             text += f", which would have covered {cover[1]} % of comparable services' peaks"
     else:

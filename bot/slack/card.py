@@ -334,8 +334,7 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks: list[Block] = [
         header(f"{STATE_TITLES[proposal.state]} · {proposal.workload}"),
         _summary(proposal),
-        section(_footprint_text(proposal)),
-        section(image_line(proposal)),
+        section(_footprint_text(proposal) + "\n" + image_line(proposal)),
     ]
     outcome = _outcome(proposal)
     if outcome:
