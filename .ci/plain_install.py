@@ -123,7 +123,17 @@ class Plain:
 
 def offline_commands(plain: Plain) -> None:
     plain.sizer("--help")
-    for command in ("propose", "ask", "backtest", "catalog", "audit", "load-trace", "verify"):
+    for command in (
+        "propose",
+        "ask",
+        "backtest",
+        "catalog",
+        "audit",
+        "load-trace",
+        "verify",
+        "worker",
+        "export-finetune",
+    ):
         plain.sizer(command, "--help")
     readme = plain.sizer(
         "propose",
@@ -161,6 +171,7 @@ def offline_commands(plain: Plain) -> None:
     plain.sizer("backtest", str(TRACE), "--mode", "cold-start", "--quiet")
     plain.sizer("catalog", str(TRACE), "--out", str(plain.work / "catalog.json"))
     plain.sizer("audit")
+    plain.sizer("export-finetune", str(plain.work / "outcomes.jsonl"))
 
 
 def verify_against_prometheus(plain: Plain) -> None:

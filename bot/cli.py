@@ -20,7 +20,18 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-COMMANDS = ("propose", "backtest", "catalog", "load_trace", "verify", "serve", "ask", "audit")
+COMMANDS = (
+    "propose",
+    "backtest",
+    "catalog",
+    "load_trace",
+    "verify",
+    "serve",
+    "worker",
+    "ask",
+    "audit",
+    "export_finetune",
+)
 
 
 class UsageError(Exception):

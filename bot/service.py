@@ -73,6 +73,15 @@ SYSTEM_ACTOR = "sizer"
 # (namespace, workload) → that workload's recent per-pod usage, or None without data.
 LiveUsage = Callable[[str, str], PeerProfile | None]
 PROPOSAL_ID = re.compile(r"^p-[0-9a-f]{8}$")
+BUNDLED_HISTORY = Reason(
+    field="confidence",
+    value=None,
+    statistic="input check",
+    window="bundled history",
+    text="Sized from the bundled demo history (public recordings of Online Boutique and "
+    "TrainTicket), not from this cluster's workloads; with PROMETHEUS_URL set, peers come "
+    "from the cluster.",
+)
 EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
 
 
@@ -193,6 +202,7 @@ class ProposalService:
         edit_claim_ttl_s: float = 300,
         clusters: ClusterSet | None = None,
         cluster_catalog: Callable[[str], PeerCatalog] | None = None,
+        on_applied: Callable[[Proposal], None] | None = None,
     ) -> None:
         self.store = store
         self._clusters = clusters
@@ -208,6 +218,7 @@ class ProposalService:
         self._clock = clock
         self._new_id = new_id
         self._live_usage = live_usage
+        self._on_applied = on_applied
         self._prices = prices
         self._edit_claim_ttl_s = edit_claim_ttl_s
 
@@ -255,6 +266,8 @@ class ProposalService:
                 rec = _capped(rec, wanted.replicas, request.namespace, policy.max_replicas)
         except (ValidationError, ValueError) as exc:
             raise InputError(str(exc)) from None
+        if catalog.bundled:
+            rec = rec.model_copy(update={"reasons": (*rec.reasons, BUNDLED_HISTORY)})
         now = self._clock()
         proposal_id = self._new_id()
         sizing = sizing_of(rec)
@@ -452,7 +465,65 @@ class ProposalService:
             why = "apply succeeded" if result.ok else f"apply failed: {result.error or 'unknown'}"
             if result.ok and result.change_request is not None:
                 final, why = S.SUBMITTED, "submitted: " + _submitted(result)
-            return self._move(applying, final, actor, why, result=result)
+            done = self._move(applying, final, actor, why, result=result)
+        self._applied(done)
+        return done
+
+    def _applied(self, proposal: Proposal) -> None:
+        """Tell the checks (scheduled after every apply); their failure never changes a state."""
+        if proposal.state != S.APPLIED or self._on_applied is None:
+            return
+        try:
+            self._on_applied(proposal)
+        except Exception:
+            log.exception("could not schedule the checks of %s r%d", proposal.id, proposal.revision)
+
+    def revise(
+        self,
+        proposal_id: str,
+        sizing: Sizing,
+        *,
+        reasons: tuple[Reason, ...],
+        confidence: float,
+        note: str,
+        base_revision: int,
+    ) -> Proposal:
+        """A new revision proposed by a check of the applied ``base_revision`` (state proposed).
+
+        It goes through the same Approve / Edit / Reject path, access rules and audit as the
+        first one; the applied revision keeps running until it is approved.
+        """
+        seen = self.get(proposal_id)
+        if seen.state != S.APPLIED or seen.revision != base_revision:
+            raise StaleCard(
+                f"{seen.id} is {seen.state} at revision {seen.revision}, not applied at revision "
+                f"{base_revision}; no new revision"
+            )
+        now = self._clock()
+        revision = self._revision(
+            seen.id,
+            seen.revision + 1,
+            seen.workload,
+            seen.namespace,
+            sizing,
+            SYSTEM_ACTOR,
+            note,
+            now,
+            cluster=seen.cluster,
+        )
+        new = seen.model_copy(
+            update={
+                "state": S.PROPOSED,
+                "revisions": (*seen.revisions, revision),
+                "reasons": reasons,
+                "confidence": confidence,
+                "expires_at": now + self._ttl,
+                "updated_at": now,
+                "updated_by": SYSTEM_ACTOR,
+                "result": None,
+            }
+        )
+        return self._store(seen, new, note)
 
     def _apply(self, proposal: Proposal, actor: str, progress: Progress) -> ApplyResult:
         request = ApplyRequest(
@@ -630,12 +701,14 @@ class ProposalService:
 
     def record_rollout(self, proposal: Proposal) -> Proposal:
         """The merged revision is in the cluster (the workload carries its annotation)."""
-        return self._move(
+        done = self._move(
             proposal,
             S.APPLIED,
             SYSTEM_ACTOR,
             "applied: the GitOps controller rolled it out (workload seen with the annotation)",
         )
+        self._applied(done)
+        return done
 
     def interrupted(self) -> list[Proposal]:
         """Proposals approved or applying whose apply lock lapsed: their bot died mid-way."""
@@ -664,6 +737,7 @@ class ProposalService:
             raise Busy(f"{seen.id} is still being applied; wait for it to finish")
         done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
         self._locks.release_for(seen.namespace, seen.workload, seen.id)
+        self._applied(done)
         return done
 
     # -- internals ----------------------------------------------------------------------

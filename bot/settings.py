@@ -32,6 +32,7 @@ __all__ = [
     "CatalogSettings",
     "ClusterSettings",
     "ExecutorSettings",
+    "FeedbackSettings",
     "GitOpsSettings",
     "LLMSettings",
     "PrometheusSettings",
@@ -415,6 +416,96 @@ class CatalogSettings(_Group):
     )
 
 
+class FeedbackSettings(_Group):
+    """Checks after an apply, the OOM watch and the peer refresh: rq jobs on the same Redis."""
+
+    enabled: bool = Field(
+        True,
+        validation_alias="SIZER_CHECKS",
+        description="schedule checks after every apply (and watch applied workloads)",
+    )
+    queue: str = Field(
+        "checks",
+        pattern=r"^[a-z][a-z0-9-]{0,31}$",
+        validation_alias="SIZER_CHECK_QUEUE",
+        description="rq queue name (the Redis prefix is prepended)",
+    )
+    launch_after_s: int = Field(
+        3_600, ge=60, le=86_400, validation_alias="SIZER_CHECK_LAUNCH_AFTER_S"
+    )
+    report_after_s: int = Field(
+        86_400, ge=3_600, le=7 * 86_400, validation_alias="SIZER_CHECK_REPORT_AFTER_S"
+    )
+    daily_days: int = Field(
+        7,
+        ge=0,
+        le=90,
+        validation_alias="SIZER_CHECK_DAILY_DAYS",
+        description="daily checks after the full report, for this many days",
+    )
+    retries: int = Field(
+        4,
+        ge=0,
+        le=20,
+        validation_alias="SIZER_CHECK_RETRIES",
+        description="retries of a check whose Prometheus does not answer, then 'could not check'",
+    )
+    retry_base_s: int = Field(
+        60,
+        ge=0,
+        le=3_600,
+        validation_alias="SIZER_CHECK_RETRY_BASE_S",
+        description="first retry delay; each next one is four times longer",
+    )
+    watch_interval_s: int = Field(
+        300,
+        ge=30,
+        le=86_400,
+        validation_alias="SIZER_WATCH_INTERVAL_S",
+        description="how often applied workloads are watched for OOM kills and crash loops",
+    )
+    crash_loop_restarts: int = Field(3, ge=1, le=100, validation_alias="SIZER_CRASH_LOOP_RESTARTS")
+    peers_refresh_s: int = Field(
+        3_600,
+        ge=60,
+        le=7 * 86_400,
+        validation_alias="SIZER_PEERS_REFRESH_S",
+        description="how often the peer catalog is rebuilt from Prometheus",
+    )
+    peers_window_s: int = Field(
+        7 * 86_400,
+        ge=3_600,
+        le=90 * 86_400,
+        validation_alias="SIZER_PEERS_WINDOW_S",
+        description="history window of the peer catalog built from Prometheus",
+    )
+    peers_recorded: bool = Field(
+        False,
+        validation_alias="SIZER_PEERS_RECORDED",
+        description="read the recording rules' series instead of evaluating subqueries",
+    )
+    workers: int = Field(
+        1,
+        ge=0,
+        le=16,
+        validation_alias="SIZER_CHECK_WORKERS",
+        description="check workers `sizer serve` runs in-process (0: only `sizer worker`)",
+    )
+    job_timeout_s: int = Field(600, ge=10, le=3_600, validation_alias="SIZER_CHECK_TIMEOUT_S")
+
+    def retry_intervals(self) -> list[int]:
+        """Backoff of the retries: base, 4×base, 16×base, …"""
+        return [self.retry_base_s * 4**i for i in range(self.retries)]
+
+    def offsets(self) -> list[tuple[str, int]]:
+        """(check name, seconds after the apply) for every scheduled check."""
+        out = [("launch", self.launch_after_s), ("report", self.report_after_s)]
+        out += [
+            (f"day{d}", self.report_after_s + d * 86_400) for d in range(1, self.daily_days + 1)
+        ]
+        return out
+
+
 class _Strategies(_Group):
     """The engine's own settings models, each under its nested prefix."""
 
@@ -451,6 +542,7 @@ class Settings(BaseModel):
         "gitops": GitOpsSettings,
         "runtime": RuntimeSettings,
         "catalog": CatalogSettings,
+        "feedback": FeedbackSettings,
     }
 
     slack: SlackSettings = Field(default_factory=SlackSettings)
@@ -463,6 +555,7 @@ class Settings(BaseModel):
     gitops: GitOpsSettings = Field(default_factory=GitOpsSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
     policy: Policy = Field(default_factory=Policy)
     coldstart: ColdStartSettings = Field(default_factory=ColdStartSettings)
     rightsize: RightsizeSettings = Field(default_factory=RightsizeSettings)

@@ -24,14 +24,22 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     import redis as redis_lib
+    from rq import Queue
 
     from bot.agent.answer import Agent
     from bot.agent.memory import ThreadMemory
     from bot.agent.ports import Cluster, History
     from bot.agent.tools import Capabilities
     from bot.agent_adapter import AgentResponder
+    from bot.approvals.models import Proposal
     from bot.clusters import ClusterSet
     from bot.executors.base import Executor
+    from bot.feedback.checker import Checker, ThreadPoster
+    from bot.feedback.jobs import FeedbackRuntime
+    from bot.feedback.outcomes import OutcomeStore
+    from bot.feedback.peers import ClusterCatalog
+    from bot.feedback.schedule import CheckScheduler
+    from bot.feedback.worker import CheckRunner
     from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
@@ -87,6 +95,7 @@ class Components:
         cluster: Cluster | None = None,
         history: History | None = None,
         live_usage: LiveUsage | None = None,
+        poster: ThreadPoster | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
@@ -102,6 +111,7 @@ class Components:
         self._cluster_catalogs: dict[str, PeerCatalog] = {}
         self._readers: dict[str, Cluster] = {}
         self._histories: dict[str, History] = {}
+        self._poster = poster
 
     # -- state -----------------------------------------------------------------------------
 
@@ -139,8 +149,24 @@ class Components:
         return load_catalog(self.settings.catalog.history_dir)
 
     def catalog_source(self) -> Callable[[], PeerCatalog]:
-        """The catalog as a deferred read, for parts that may never need it."""
+        """The catalog as a deferred read, for parts that may never need it: with
+        ``PROMETHEUS_URL`` the cluster's peers (cached in Redis), else the history above."""
+        if self.settings.prometheus.url and self.settings.catalog.history_dir is None:
+            return lambda: self.peer_catalog.current()
         return lambda: self.catalog
+
+    @cached_property
+    def peer_catalog(self) -> ClusterCatalog:
+        from bot.feedback.peers import ClusterCatalog
+
+        return ClusterCatalog(
+            self.redis,
+            self.settings.redis.prefix,
+            self.settings.prometheus,
+            self.settings.feedback,
+            lambda: self.catalog,
+            self.clock,
+        )
 
     @cached_property
     def cluster(self) -> Cluster | None:
@@ -277,7 +303,95 @@ class Components:
             ),
             clusters=self.clusters,
             cluster_catalog=self.cluster_catalog,
+            on_applied=self._schedule_checks if self.settings.feedback.enabled else None,
         )
+
+    # -- checks after an apply ---------------------------------------------------------------
+
+    def _schedule_checks(self, proposal: Proposal) -> None:
+        self.check_scheduler.applied(proposal)
+
+    @cached_property
+    def rq_redis(self) -> redis_lib.Redis:
+        """rq stores pickled jobs, so its client returns bytes (same server, same database)."""
+        import redis as redis_lib
+
+        pool = self.redis.connection_pool
+        kwargs = {**pool.connection_kwargs, "decode_responses": False}
+        return redis_lib.Redis(
+            connection_pool=redis_lib.ConnectionPool(
+                connection_class=pool.connection_class, **kwargs
+            )
+        )
+
+    @cached_property
+    def check_queue(self) -> Queue:
+        from rq import Queue
+
+        name = self.settings.redis.prefix + self.settings.feedback.queue
+        return Queue(name, connection=self.rq_redis)
+
+    @cached_property
+    def outcomes(self) -> OutcomeStore:
+        from bot.feedback.outcomes import OutcomeStore
+
+        return OutcomeStore(self.redis, self.settings.redis.prefix)
+
+    @cached_property
+    def check_scheduler(self) -> CheckScheduler:
+        from bot.feedback.schedule import CheckScheduler
+
+        return CheckScheduler(
+            self.check_queue,
+            self.redis,
+            self.settings.redis.prefix,
+            self.settings.feedback,
+            self.outcomes,
+            self.clock,
+        )
+
+    @cached_property
+    def poster(self) -> ThreadPoster:
+        """Where reports go: the proposals' Slack threads."""
+        if self._poster is not None:
+            return self._poster
+        from bot.feedback.slack import SlackThreads
+        from bot.slack.app import web_client
+
+        return SlackThreads(web_client(self.settings.slack), self.service)
+
+    @cached_property
+    def checker(self) -> Checker:
+        from bot.feedback.checker import Checker
+
+        applied = self.check_scheduler.applied_revisions
+        return Checker(
+            service=self.service,
+            redis=self.redis,
+            prefix=self.settings.redis.prefix,
+            prometheus=self.settings.prometheus,
+            feedback=self.settings.feedback,
+            policy=self.settings.policy,
+            rightsize=self.settings.rightsize,
+            poster=self.poster,
+            outcomes=self.outcomes,
+            applied_revision=applied.revision,
+            applied=applied.all,
+        )
+
+    @cached_property
+    def feedback_runtime(self) -> FeedbackRuntime:
+        from bot.feedback.jobs import FeedbackRuntime
+
+        peers = self.peer_catalog if self.settings.prometheus.url else None
+        return FeedbackRuntime(self.checker, self.check_scheduler, peers, self.clock)
+
+    def check_runner(self, workers: int | None = None) -> CheckRunner:
+        """rq's scheduler and ``workers`` check workers (default ``SIZER_CHECK_WORKERS``)."""
+        from bot.feedback.worker import CheckRunner
+
+        count = self.settings.feedback.workers if workers is None else workers
+        return CheckRunner(self.check_queue, self.rq_redis, self.feedback_runtime, count)
 
     def cluster_catalog(self, cluster: str) -> PeerCatalog:
         """Peers for a change in ``cluster``: its own history first, then the shared catalog."""

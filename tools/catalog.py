@@ -24,6 +24,7 @@ BUNDLED = "peers.json"
 class PeerCatalog:
     profiles: tuple[PeerProfile, ...]
     source: str
+    bundled: bool = False  # the demo history shipped with Sizer, not this cluster's workloads
     _calibrations: dict[ColdStartSettings, PeakCalibration] = field(
         default_factory=dict, compare=False, hash=False, repr=False
     )
@@ -72,4 +73,4 @@ def load_catalog(path: Path | None = None) -> PeerCatalog:
     )
     body = json.loads(text)
     profiles = tuple(PeerProfile.model_validate(p) for p in body["profiles"])
-    return PeerCatalog(profiles, str(body.get("source", path or "bundled")))
+    return PeerCatalog(profiles, str(body.get("source", path or "bundled")), bundled=path is None)

@@ -38,6 +38,8 @@ S = ProposalState
 # bot died between the approval and the start of the apply. In gitops mode an apply ends
 # ``submitted`` (a branch and pull request, nothing applied); the merge moves it to ``merged``
 # and the workload showing up in the cluster with the proposal's annotation to ``applied``.
+# applied → proposed is a revision a check proposes from the workload's own usage (right-size,
+# memory raise): it goes through the same approval again, while the applied revision runs on.
 TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
@@ -47,11 +49,11 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.CLOSED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
-    S.APPLIED: frozenset(),
+    S.APPLIED: frozenset({S.PROPOSED}),
     S.FAILED: frozenset(),
     S.ROLLED_BACK: frozenset(),
 }
-FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
+FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {S.APPLIED}
 INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
 # Waiting on a pull request or on the GitOps controller.
 FOLLOWED = frozenset({S.SUBMITTED, S.MERGED})

@@ -114,6 +114,7 @@ class Runtime:
     pool: WorkerPool
     outbox: Outbox
     http: bool
+    parts: Components | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _server: SlackHTTPServer | None = None
@@ -169,7 +170,7 @@ class Runtime:
             http=http,
         )
         outbox = Outbox(client, service)
-        runtime = cls(settings, client, service, parts.executor, app, pool, outbox, http)
+        runtime = cls(settings, client, service, parts.executor, app, pool, outbox, http, parts)
         follower = parts.follower
         if follower.active:
             follower.on_change = runtime.show_followed

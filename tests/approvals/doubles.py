@@ -25,6 +25,7 @@ from bot.executors.base import (
     PrepareRequest,
     Progress,
 )
+from bot.feedback.spec import job_namespace
 from bot.service import LiveUsage, ProposalService
 from tools.catalog import PeerCatalog, load_catalog
 from tools.sizing.models import Policy
@@ -128,6 +129,9 @@ def redis_prefix() -> Iterator[tuple[redis_lib.Redis, str]]:
         yield client, prefix
     finally:
         keys = list(client.scan_iter(match=prefix + "*", count=500))
+        # rq's keys (scheduled checks) carry the prefix in the queue name or its job-id tag
+        keys += client.scan_iter(match=f"rq:*{prefix}*", count=500)
+        keys += client.scan_iter(match=f"rq:*{job_namespace(prefix)}*", count=500)
         if keys:
             client.delete(*keys)
         client.close()

@@ -49,8 +49,10 @@ def _proposal(pid: str = "p-0000000a", workload: str = "w", user: str = "U1") ->
 def test_state_machine_table() -> None:
     assert allowed(S.PROPOSED, S.APPROVED) and allowed(S.APPLYING, S.ROLLED_BACK)
     assert not allowed(S.PROPOSED, S.APPLYING)
-    assert not allowed(S.APPLIED, S.PROPOSED)
-    assert not allowed(S.REJECTED, S.APPROVED)
+    # an applied proposal only ever goes back to proposed: a check's new revision
+    assert allowed(S.APPLIED, S.PROPOSED)
+    assert not any(allowed(S.APPLIED, s) for s in S if s != S.PROPOSED)
+    assert not allowed(S.REJECTED, S.APPROVED) and not allowed(S.REJECTED, S.PROPOSED)
 
 
 def test_create_twice_is_refused(rp: Pair) -> None:

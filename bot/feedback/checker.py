@@ -1,0 +1,332 @@
+"""Running one check: read Prometheus, judge the goals, report in the thread, propose.
+
+A check that cannot reach Prometheus raises :class:`CheckDeferred` so rq retries it with
+backoff; on its last attempt it reports "could not check" instead, so no check is ever
+dropped silently. Missing data (no such metric, no series) is permanent and reported at once.
+Before it posts anything a check claims its job id in Redis: a job run twice (a requeued
+job, two schedulers racing) reports once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from redis import Redis
+
+from bot.approvals.models import Proposal, ProposalState, Revision
+from bot.feedback.chart import window_chart
+from bot.feedback.goals import Judgement, judge, size_in_use
+from bot.feedback.outcomes import Outcome, OutcomeStore, Usage
+from bot.feedback.report import could_not_check, report_blocks
+from bot.feedback.resize import KillEvidence, Resize, memory_raise, rightsize
+from bot.feedback.spec import CheckSpec
+from bot.service import ProposalService, ServiceError
+from bot.settings import FeedbackSettings, PrometheusSettings
+from tools.prometheus import (
+    NoData,
+    PrometheusClient,
+    PrometheusError,
+    Workload,
+    fetch_usage_history,
+)
+from tools.prometheus import queries as q
+from tools.sizing.models import Policy, UsageHistory
+from tools.sizing.rightsize import InsufficientHistory, RightsizeSettings
+from tools.sizing.scoring import pooled_window_means
+from tools.verify import Verification, verify_workload
+
+__all__ = ["CheckDeferred", "Checker", "Measured", "ThreadPoster"]
+
+log = logging.getLogger(__name__)
+S = ProposalState
+CLAIM_TTL_S = 120 * 86_400
+
+
+class CheckDeferred(Exception):
+    """Prometheus did not answer; rq retries the check with backoff."""
+
+
+class ThreadPoster(Protocol):
+    """Where reports go: the proposal's Slack thread (a recorder in tests)."""
+
+    def post(self, proposal: Proposal, text: str, blocks: list[dict[str, Any]]) -> None: ...
+
+    def upload(self, proposal: Proposal, png: bytes, filename: str, title: str) -> None: ...
+
+    def card(self, proposal: Proposal) -> None: ...
+
+
+@dataclass(frozen=True)
+class Measured:
+    verification: Verification
+    history: UsageHistory
+    kills: KillEvidence
+
+
+class Checker:
+    def __init__(
+        self,
+        *,
+        service: ProposalService,
+        redis: Redis,
+        prefix: str,
+        prometheus: PrometheusSettings,
+        feedback: FeedbackSettings,
+        policy: Policy,
+        rightsize: RightsizeSettings,
+        poster: ThreadPoster,
+        outcomes: OutcomeStore,
+        applied_revision: Callable[[str], int | None],
+        applied: Callable[[], dict[str, tuple[int, float]]],
+    ) -> None:
+        self._service = service
+        self._redis = redis
+        self._prefix = prefix
+        self._prometheus = prometheus
+        self._feedback = feedback
+        self._policy = policy
+        self._rightsize = rightsize
+        self._poster = poster
+        self._outcomes = outcomes
+        self._applied_revision = applied_revision
+        self._applied = applied
+
+    # -- the check -------------------------------------------------------------------------
+
+    def run(self, spec: CheckSpec, *, final_attempt: bool) -> str:
+        """One check; returns what it did (for the job's result and the logs)."""
+        proposal = self._service.store.get(spec.proposal_id)
+        if proposal is None:
+            return "skipped: the proposal is gone"
+        running = self._applied_revision(spec.proposal_id)
+        if running is not None and running != spec.revision:
+            return f"skipped: revision {running} was applied since"
+        try:
+            measured = self.measure(proposal, spec)
+        except CheckDeferred as exc:
+            if not final_attempt:
+                raise
+            return self._could_not(spec, proposal, f"Prometheus did not answer: {exc}")
+        except (NoData, ValueError) as exc:
+            return self._could_not(spec, proposal, f"no usage to judge: {exc}")
+        judgement = self.judge(proposal, spec, measured)
+        if spec.check == "watch" and not self._emergency(judgement):
+            return "watched: no OOM kill or crash loop"
+        if not self._claim(self._claim_key(spec)):
+            return "skipped: already reported"
+        return self._report(proposal, spec, measured, judgement)
+
+    def watch_all(self, now: float) -> list[str]:
+        """The watch: every applied revision, from its apply to now, for kills and crash loops."""
+        results = []
+        for pid, (revision, applied_at) in sorted(self._applied().items()):
+            spec = CheckSpec(
+                proposal_id=pid, revision=revision, check="watch", applied_at=applied_at, due_at=now
+            )
+            try:
+                results.append(f"{pid}: {self.run(spec, final_attempt=True)}")
+            except Exception as exc:  # one workload's failure never stops the others' watch
+                log.exception("watch of %s failed", pid)
+                results.append(f"{pid}: failed: {exc}")
+        return results
+
+    def measure(self, proposal: Proposal, spec: CheckSpec) -> Measured:
+        url = self._prometheus.url
+        if not url:
+            raise NoData("PROMETHEUS_URL is not set, so there are no metrics to check against")
+        workload = Workload(name=proposal.workload, namespace=proposal.namespace)
+        since = spec.window_s(self._feedback.report_after_s)
+        schema = self._prometheus.metric_schema()
+        try:
+            with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+                verification = verify_workload(client, schema, workload, since, spec.due_at)
+                history = fetch_usage_history(client, schema, workload, since, spec.due_at)
+                kills = (
+                    _kills(client, workload, since, spec.due_at, verification.oom_kills)
+                    if verification.oom_kills
+                    else KillEvidence(kills=0, pods=())
+                )
+        except NoData:
+            raise
+        except PrometheusError as exc:
+            raise CheckDeferred(str(exc)) from exc
+        return Measured(verification, history, kills)
+
+    def judge(self, proposal: Proposal, spec: CheckSpec, measured: Measured) -> Judgement:
+        applied = _revision(proposal, spec.revision).sizing
+        return judge(
+            measured.history,
+            measured.verification,
+            size_in_use(measured.verification, applied),
+            launch=spec.launch,
+            crash_loop_restarts=self._feedback.crash_loop_restarts,
+        )
+
+    def _emergency(self, judgement: Judgement) -> bool:
+        return judgement.status("no-oom") == "fail" or judgement.status("no-crash-loop") == "fail"
+
+    # -- what to say and propose -------------------------------------------------------------
+
+    def _report(
+        self, proposal: Proposal, spec: CheckSpec, measured: Measured, judgement: Judgement
+    ) -> str:
+        history = measured.history
+        resize, follow_up = self._follow_up(proposal, spec, measured, judgement)
+        revised: Proposal | None = None
+        if resize is not None:
+            try:
+                revised = self._service.revise(
+                    proposal.id,
+                    resize.sizing,
+                    reasons=resize.reasons,
+                    confidence=resize.confidence,
+                    note=resize.note,
+                    base_revision=spec.revision,
+                )
+                follow_up = (
+                    f"*Proposed revision {revised.revision}* ({resize.note}): "
+                    + ", ".join(
+                        resize.sizing.changes_from(_revision(proposal, spec.revision).sizing)
+                    )
+                    + ". Approve, edit or reject it on the card below."
+                )
+            except ServiceError as exc:
+                follow_up = f"No new revision: {exc}"
+        hours = (history.end - history.start) / 3600
+        text, blocks = report_blocks(
+            spec, proposal, judgement, hours=hours, pods=history.replicas(), follow_up=follow_up
+        )
+        self._poster.post(proposal, text, blocks)
+        png = window_chart(
+            history, judgement.size, f"{proposal.key}: usage vs request and limit ({hours:.0f} h)"
+        )
+        name = f"{proposal.workload}-{spec.check}-r{spec.revision}.png"
+        self._poster.upload(proposal, png, name, name.removesuffix(".png"))
+        if revised is not None:
+            self._poster.card(revised)
+        if not spec.launch:
+            self._record(proposal, spec, measured, judgement, resize)
+        if revised is not None:
+            return f"proposed revision {revised.revision}"
+        return "green" if judgement.met else "reported"
+
+    def _follow_up(
+        self, proposal: Proposal, spec: CheckSpec, measured: Measured, judgement: Judgement
+    ) -> tuple[Resize | None, str]:
+        if judgement.met:
+            return None, ""
+        missed = [g.goal for g in judgement.missed()]
+        if missed == ["no-crash-loop"]:
+            return None, "Restarts that are not OOM kills are not a sizing problem: see the logs."
+        if proposal.state != S.APPLIED or proposal.revision != spec.revision:
+            return None, (
+                f"No new revision: the proposal is {proposal.state} at revision "
+                f"{proposal.revision} (a decision on it comes first)."
+            )
+        applied = _revision(proposal, spec.revision).sizing
+        try:
+            if judgement.status("no-oom") == "fail":
+                return memory_raise(
+                    measured.history,
+                    applied,
+                    judgement.size,
+                    measured.kills,
+                    self._policy,
+                    self._rightsize,
+                ), ""
+            return rightsize(measured.history, applied, self._policy, self._rightsize, missed), ""
+        except InsufficientHistory as exc:
+            return None, f"No new revision yet: {exc}."
+
+    def _record(
+        self,
+        proposal: Proposal,
+        spec: CheckSpec,
+        measured: Measured,
+        judgement: Judgement,
+        resize: Resize | None,
+    ) -> None:
+        prediction = self._outcomes.prediction(proposal.id)
+        if prediction is None:
+            return
+        history, v = measured.history, measured.verification
+        applied = _revision(proposal, spec.revision).sizing
+        try:
+            proved = resize or rightsize(history, applied, self._policy, self._rightsize, [])
+        except InsufficientHistory:
+            return
+        cpu5 = pooled_window_means(history.pods, memory=False)
+        mem5 = pooled_window_means(history.pods, memory=True)
+        self._outcomes.record(
+            Outcome(
+                prediction=prediction,
+                check=spec.check,
+                checked_at=spec.due_at,
+                revision=spec.revision,
+                used=Usage(
+                    hours=(history.end - history.start) / 3600,
+                    pods=history.replicas(),
+                    cpu_p50=float(np.percentile(cpu5, 50)),
+                    cpu_p95=float(np.percentile(cpu5, 95)),
+                    cpu_max=float(history.concat("cpu").max()),
+                    mem_p50=float(np.percentile(mem5, 50)),
+                    mem_p95=float(np.percentile(mem5, 95)),
+                    mem_max=float(history.concat("memory").max()),
+                    oom_kills=v.oom_kills,
+                    restarts=v.restarts,
+                ),
+                goals_met=judgement.met,
+                missed=tuple(g.goal for g in judgement.missed()),
+                proved=proved.sizing,
+                proved_why=tuple(f"{r.field}: {r.text}" for r in proved.reasons),
+            )
+        )
+
+    def _could_not(self, spec: CheckSpec, proposal: Proposal, why: str) -> str:
+        if spec.check == "watch":
+            log.warning("watch of %s could not check: %s", proposal.key, why)
+            return "watch: could not check"
+        if not self._claim(self._claim_key(spec)):
+            return "skipped: already reported"
+        text, blocks = could_not_check(spec, proposal, why)
+        self._poster.post(proposal, text, blocks)
+        return "could not check"
+
+    # -- exactly once --------------------------------------------------------------------
+
+    def _claim_key(self, spec: CheckSpec) -> str:
+        what = (
+            f"oom:{spec.proposal_id}:r{spec.revision}"
+            if spec.check == "watch"
+            else (f"check:{spec.job_id(self._prefix)}")
+        )
+        return f"{self._prefix}feedback:reported:{what}"
+
+    def _claim(self, key: str) -> bool:
+        return bool(self._redis.set(key, "1", nx=True, ex=CLAIM_TTL_S))
+
+
+def _revision(proposal: Proposal, number: int) -> Revision:
+    return next((r for r in proposal.revisions if r.number == number), proposal.current)
+
+
+def _kills(
+    client: PrometheusClient, workload: Workload, since_s: int, at: float, count: int
+) -> KillEvidence:
+    """Which pods kube-state-metrics reports OOMKilled, and when it first did in the window."""
+    series = client.samples(
+        q.raw(q.LAST_TERMINATED, workload.selector('reason="OOMKilled"'), since_s), at
+    )
+    pods: list[str] = []
+    first: float | None = None
+    for s in series:
+        hit = s.timestamps[np.asarray(s.values) > 0]
+        if not len(hit):
+            continue
+        pods.append(s.labels.get("pod", "?"))
+        first = float(hit[0]) if first is None else min(first, float(hit[0]))
+    return KillEvidence(kills=count, pods=tuple(sorted(set(pods))), first_at=first)
