@@ -509,6 +509,7 @@ class ProposalService:
             SYSTEM_ACTOR,
             note,
             now,
+            container=container_of(seen.request),
             cluster=seen.cluster,
         )
         new = seen.model_copy(
