@@ -18,10 +18,11 @@ from bot.executors.base import Progress
 from bot.service import NotFound, ProposalService, ServiceError
 from bot.slack import blocks
 from bot.slack.claims import scrub_claims
-from bot.slack.responder import Reply
+from bot.slack.responder import Reply, why_chart
+from tools.plain_why import Edit, Numbers, edits_between
 from tools.propose import SizeRequest
 
-__all__ = ["CLAIM_NOTE", "AgentResponder", "ServiceProposals", "view_of"]
+__all__ = ["CLAIM_NOTE", "AgentResponder", "ServiceProposals", "edits_of", "view_of"]
 
 CLAIM_NOTE = (
     "_(I removed a sentence claiming a change was approved or applied: only an approver's "
@@ -29,10 +30,26 @@ CLAIM_NOTE = (
 )
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def edits_of(proposal: Proposal) -> list[Edit]:
+    """Who changed which number from what, along the proposal's revisions."""
+    return edits_between(
+        (r.number, f"<@{r.author}>", Numbers(**r.sizing.model_dump())) for r in proposal.revisions
+    )
+
+
 def view_of(proposal: Proposal, applied: bool = False, trail: tuple[str, ...] = ()) -> ProposalView:
     sizing = proposal.current.sizing
     change = proposal.current.change
+    request = proposal.request or {}
     return ProposalView(
+        image=_text(request.get("image")),
+        language=_text(request.get("language")),
+        edits=tuple(edits_of(proposal)),
+        proposed=Numbers(**proposal.revisions[0].sizing.model_dump()),
         id=proposal.id,
         workload=proposal.workload,
         namespace=proposal.namespace,
@@ -121,18 +138,29 @@ class AgentResponder:
             proposal = self._service.get(answer.new_card)
             # The card is the answer: the sizes, fit, confidence and state (from the store)
             # are all on it, so nothing above it repeats them, and no model words stand there.
-            return Reply(
-                text=blocks.card_text(proposal),
-                blocks=blocks.proposal_card(proposal),
-                new_card=proposal,
-            )
+            card = blocks.proposal_card(proposal)
+            # What the reading chose on the person's behalf (the peer, the image) is said once.
+            notes = [
+                n.removeprefix("Note: ") for n in answer.text.splitlines() if n.startswith("Note: ")
+            ]
+            if notes and len(card) < blocks.MAX_MESSAGE_BLOCKS:
+                card.append(blocks.context("\n".join(notes)))
+            return Reply(text=blocks.card_text(proposal), blocks=card, new_card=proposal)
         said, cut = scrub_claims(answer.text)
-        changed = self._service.get(answer.changed) if answer.changed is not None else None
         if cut:
             said = (said + "\n\n" if said else "") + CLAIM_NOTE
-        if changed is not None:
+        if answer.changed is not None:
+            changed = self._service.get(answer.changed)
             said += f"\n\n*State (from Sizer's records):* {blocks.state_line(changed)}"
-        fallback = blocks.clip(said, blocks.MAX_FALLBACK)
-        if changed is not None:
-            return Reply(text=fallback, changed=changed)
-        return Reply(text=fallback)
+            return Reply(text=blocks.clip(said, blocks.MAX_FALLBACK), changed=changed)
+        text = blocks.clip(said, blocks.MAX_FALLBACK)
+        if answer.choices:
+            return Reply(text=text, blocks=blocks.choice_blocks(said, answer.choices))
+        if answer.explained is not None:
+            proposal = self._service.get(answer.explained)
+            return Reply(
+                text=text,
+                image=why_chart(self._service, proposal),
+                image_name=f"why-{proposal.workload}.png",
+            )
+        return Reply(text=text)

@@ -205,6 +205,12 @@ def sizing_of(rec: Recommendation) -> Sizing:
     )
 
 
+def container_of(request: Mapping[str, object]) -> dict[str, object]:
+    """The container settings a size request carries into the rendered manifest."""
+    keys = ("image", "port", "probe_path")
+    return {k: request[k] for k in keys if request.get(k) is not None}
+
+
 def _quiet(_: str) -> None:
     return None
 
@@ -308,6 +314,7 @@ class ProposalService:
             requester,
             "sized",
             now,
+            container=container_of(request.model_dump(mode="json")),
             cluster=cluster,
         )
         proposal = Proposal(
@@ -354,10 +361,12 @@ class ProposalService:
         author: str,
         note: str,
         now: float,
+        container: Mapping[str, object] | None = None,
         *,
         cluster: str | None = None,
     ) -> Revision:
         request = PrepareRequest(
+            **(container or {}),
             proposal_id=proposal_id,
             revision=number,
             workload=workload,
@@ -571,6 +580,7 @@ class ProposalService:
             SYSTEM_ACTOR,
             note,
             now,
+            container=container_of(seen.request),
             cluster=seen.cluster,
         )
         new = seen.model_copy(
@@ -731,6 +741,7 @@ class ProposalService:
             actor,
             note,
             now,
+            container=container_of(seen.request),
             cluster=seen.cluster,
         )
         if revision.change.preflight:

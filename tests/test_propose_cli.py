@@ -88,9 +88,12 @@ def test_unknown_similar_service_is_noted_not_fatal(capsys: pytest.CaptureFixtur
             ["--name", "Items_API", "--rps", "5"],
             "--name 'Items_API' is not a valid Kubernetes name",
         ),
-        (["--name", "a" * 64, "--rps", "5"], "at most 63 characters"),
-        (["--name", "items", "--rps", "abc"], "--rps 'abc': give requests per second"),
-        (["--name", "items", "--rps", "100-50"], "the range is reversed"),
+        (["--name", "a" * 64, "--rps", "5"], "use 1-63 lower-case letters"),
+        (
+            ["--name", "items", "--rps", "abc"],
+            "--rps 'abc': give a number (80) or a range (50-100)",
+        ),
+        (["--name", "items", "--rps", "100-50"], "is reversed; write it low-high"),
         (
             ["--name", "items", "--rps", "5", "--language", "cobol"],
             "--language 'cobol' is unknown; use one of: go",
@@ -115,3 +118,17 @@ def test_bundled_catalog_is_the_mit_licensed_history() -> None:
     assert "nezha-online-boutique" in catalog.source
     assert all(p.meta.system in {"online-boutique", "train-ticket"} for p in catalog)
     assert catalog.get("adservice") is not None
+
+
+def test_the_image_port_and_probe_reach_the_preview(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["propose", "--name", "items-api", "--rps", "50-100", "--image"]
+    assert (
+        main([*argv, "ghcr.io/acme/items-api:1.4.2", "--port", "8000", "--probe-path", "/ok"]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "image: ghcr.io/acme/items-api:1.4.2" in out and "# Image: ghcr.io/acme/items-api" in out
+    assert "containerPort: 8000" in out and "path: /ok" in out
+    assert main(["propose", "--name", "items-api", "--rps", "80"]) == 0
+    assert "# Image: not set (give --image)" in capsys.readouterr().out
+    assert main(["propose", "--name", "q-worker", "--kind", "worker", "--messages", "5-10"]) == 0
+    assert "sized from 5-10 messages/s" in capsys.readouterr().out

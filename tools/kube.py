@@ -74,6 +74,8 @@ class WorkloadUse(BaseModel):
     cpu_limit: float | None = None
     memory_limit: int | None = None
     annotations: dict[str, str] = {}
+    # The first container's image, so a new proposal for the same name can reuse it.
+    image: str | None = None
 
 
 class Fit(BaseModel):
@@ -240,6 +242,7 @@ class KubeReader:
                         None if None in memory_limits else max(m or 0 for m in memory_limits)
                     ),
                     annotations=safe_annotations(members[0].metadata.annotations),
+                    image=_first_image(members[0]),
                 )
             )
         return out
@@ -287,3 +290,9 @@ def check_fit(
                     f"quota {quota.name} {resource}: needs {need:g}, {max(free, 0):g} left"
                 )
     return Fit(fits=not problems, placeable_pods=placed, problems=tuple(problems))
+
+
+def _first_image(pod: Any) -> str | None:
+    containers = (pod.spec.containers if pod.spec else None) or []
+    image = getattr(containers[0], "image", None) if containers else None
+    return str(image) if image else None

@@ -29,8 +29,15 @@ def resources(rec: Recommendation) -> dict[str, dict[str, str]]:
     return {"requests": requests, "limits": limits} if limits else {"requests": requests}
 
 
+NO_IMAGE = "REPLACE-ME"  # shown when the request names no image; such a proposal never applies
+
+
 def deployment(
-    rec: Recommendation, namespace: str, image: str = "registry.local/REPLACE-ME:latest"
+    rec: Recommendation,
+    namespace: str,
+    image: str | None = None,
+    port: int = 8080,
+    probe_path: str | None = None,
 ) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": rec.service, "app.kubernetes.io/managed-by": "sizer"}
     return {
@@ -62,7 +69,17 @@ def deployment(
                         }
                     ],
                     "containers": [
-                        {"name": rec.service, "image": image, "resources": resources(rec)}
+                        {
+                            "name": rec.service,
+                            "image": image or NO_IMAGE,
+                            "ports": [{"name": "http", "containerPort": port}],
+                            "readinessProbe": (
+                                {"httpGet": {"path": probe_path, "port": "http"}}
+                                if probe_path
+                                else {"tcpSocket": {"port": "http"}}
+                            ),
+                            "resources": resources(rec),
+                        }
                     ],
                 },
             },
@@ -70,5 +87,11 @@ def deployment(
     }
 
 
-def deployment_yaml(rec: Recommendation, namespace: str) -> str:
-    return yaml.safe_dump(deployment(rec, namespace), sort_keys=False)
+def deployment_yaml(
+    rec: Recommendation,
+    namespace: str,
+    image: str | None = None,
+    port: int = 8080,
+    probe_path: str | None = None,
+) -> str:
+    return yaml.safe_dump(deployment(rec, namespace, image, port, probe_path), sort_keys=False)

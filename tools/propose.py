@@ -6,6 +6,7 @@ This is what ``sizer propose``, the built-in planner and the agent's ``recommend
 from __future__ import annotations
 
 import difflib
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,27 +27,82 @@ class UnknownPeerError(ValueError):
     """A ``similar`` service that is not in the catalog."""
 
 
+IMAGE_PATTERN = (
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9._-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+)
+PROBE_PATH_PATTERN = r"/[A-Za-z0-9._~/-]{0,200}"
+LoadUnit = Literal["rps", "messages"]
+# Kinds whose load is requests; a worker's is messages (or none: sized from peers alone).
+REQUEST_KINDS = ("http", "grpc", "gateway", "frontend")
+
+
 class SizeRequest(BaseModel):
-    """A request to size a new service, as a person states it."""
+    """A request to size a new service, as a person states it.
 
-    model_config = ConfigDict(frozen=True)
+    The one model every way of asking ends in: the ``/sizer`` grammar, plain language, the
+    agent's tools (it is their argument schema) and ``sizer propose``. ``image`` may be left
+    out while asking; a proposal without one can be shown but is never applied.
+    """
 
-    name: Dns1123Label
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Dns1123Label = Field(description="the new workload's name (DNS-1123 label)")
     namespace: Dns1123Label = "default"
     language: Language | None = None
     framework: str | None = Field(None, max_length=63, pattern=r"^[a-z0-9][a-z0-9.+_-]*$")
     kind: Kind = "http"
-    rps_low: float = Field(ge=0, le=1_000_000)
-    rps_high: float = Field(ge=0, le=1_000_000)
-    similar: tuple[Dns1123Label, ...] = ()
+    rps_low: float | None = Field(
+        None, ge=0, le=1_000_000, description="expected requests/s, low end"
+    )
+    rps_high: float | None = Field(
+        None, ge=0, le=1_000_000, description="expected requests/s, peak"
+    )
+    messages_low: float | None = Field(
+        None, ge=0, le=1_000_000, description="a worker's messages/s, low end"
+    )
+    messages_high: float | None = Field(
+        None, ge=0, le=1_000_000, description="a worker's messages/s, peak"
+    )
+    similar: tuple[Dns1123Label, ...] = Field((), max_length=10)
     critical: bool = False
+    image: str | None = Field(
+        None, max_length=255, pattern=rf"^{IMAGE_PATTERN}$", description="container image"
+    )
+    port: int = Field(8080, ge=1, le=65535, description="the container port")
+    probe_path: str | None = Field(
+        None,
+        max_length=200,
+        pattern=rf"^{PROBE_PATH_PATTERN}$",
+        description="HTTP readiness path, e.g. /healthz; without one the probe is a TCP check",
+    )
     cluster: Dns1123Label | None = None
 
     @model_validator(mode="after")
-    def _ordered(self) -> SizeRequest:
-        if self.rps_high < self.rps_low:
-            raise ValueError(f"rps range {self.rps_low:g}-{self.rps_high:g} is reversed")
+    def _load(self) -> SizeRequest:
+        for unit, low, high in (
+            ("rps", self.rps_low, self.rps_high),
+            ("messages/s", self.messages_low, self.messages_high),
+        ):
+            if (low is None) != (high is None):
+                raise ValueError(f"give both ends of the {unit} range (one number is both)")
+            if low is not None and high is not None and high < low:
+                raise ValueError(f"{unit} range {low:g}-{high:g} is reversed")
+        if self.kind in REQUEST_KINDS and self.rps_high is None:
+            raise ValueError(
+                f"a {self.kind} service needs its expected requests per second (rps_low, rps_high)"
+            )
+        if self.kind == "worker" and self.rps_high is not None and self.messages_high is not None:
+            raise ValueError("give a worker's load as messages/s or requests/s, not both")
         return self
+
+    def load(self) -> tuple[float, float, LoadUnit] | None:
+        """The stated load (low, peak, unit), or None for a worker sized from peers alone."""
+        if self.rps_low is not None and self.rps_high is not None:
+            return self.rps_low, self.rps_high, "rps"
+        if self.messages_low is not None and self.messages_high is not None:
+            return self.messages_low, self.messages_high, "messages"
+        return None
 
     def meta(self) -> ServiceMeta:
         return ServiceMeta(
@@ -90,16 +146,18 @@ def propose(
     meta = request.meta()
     peers = [p for p in catalog if p.meta.name != request.name]
     cpu_model = coldstart.fit_cpu_model(meta, request.similar, peers)
+    load = request.load()
+    low, high = (load[0], load[1]) if load else (0.0, 0.0)
     plan = replicas.plan(
-        rps_high=request.rps_high,
+        rps_high=high,
         cpu_model=cpu_model,
         policy=policy,
         critical=request.critical,
     )
     target = coldstart.ColdStartInput(
         meta=meta,
-        rps_p50_per_pod=(request.rps_low + request.rps_high) / 2 / plan.replicas,
-        rps_p95_per_pod=request.rps_high / plan.replicas,
+        rps_p50_per_pod=(low + high) / 2 / plan.replicas if load else None,
+        rps_p95_per_pod=high / plan.replicas if load else None,
         replicas=plan.replicas,
         similar=request.similar,
     )
@@ -120,4 +178,27 @@ def propose(
         )
         for note in notes
     )
-    return sized.model_copy(update={"reasons": (plan.reason, *sized.reasons, *warnings)})
+    basis = _load_basis(request)
+    extra = (basis,) if basis is not None else ()
+    reasons = (plan.reason, *extra, *sized.reasons, *warnings)
+    return sized.model_copy(update={"reasons": reasons})
+
+
+def _load_basis(request: SizeRequest) -> Reason | None:
+    """Say what stood in for request load when a worker has none."""
+    load = request.load()
+    if load is not None and load[2] == "rps":
+        return None
+    text = (
+        f"a worker without request load: sized from {load[0]:g}-{load[1]:g} messages/s, "
+        "each message counted as one request to its peers"
+        if load is not None
+        else "a worker without request load: sized from its peers alone (no load was given)"
+    )
+    return Reason(
+        field="confidence",
+        value=None,
+        statistic="load basis",
+        window="request",
+        text=text,
+    )

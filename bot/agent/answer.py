@@ -13,6 +13,10 @@ class Answer:
     changed: str | None = None  # a proposal revised this turn: re-render its card
     via: str = "planner"  # "planner", "llm" or "fallback"
     tool_calls: tuple[str, ...] = field(default=())
+    # Services to offer as buttons when a named peer is ambiguous.
+    choices: tuple[str, ...] = field(default=())
+    # A proposal whose "why" this answers: its chart goes with the reply.
+    explained: str | None = None
 
 
 class Agent(Protocol):

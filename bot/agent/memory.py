@@ -2,7 +2,8 @@
 
 One JSON value per Slack thread: the last messages (user and assistant text only; tool output
 is not kept, so nothing cluster-sourced outlives the turn), the proposal the thread is about,
-and a size request waiting for the answer to a clarifying question.
+a size request waiting for the answer to a clarifying question (with the slot asked
+for), and the last complete request so a correction can revise it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 from redis import Redis
 
-from bot.agent.extract import Extracted
+from tools.asking import Draft, Slot
+from tools.propose import SizeRequest
 
 
 class Message(BaseModel):
@@ -23,7 +25,15 @@ class Message(BaseModel):
 class ThreadState(BaseModel):
     messages: list[Message] = Field(default_factory=list)
     proposal_id: str | None = None
-    pending: Extracted | None = None
+    pending: Draft | None = None
+    # The slot Sizer's last question asked for, and how often each was asked (never verbatim twice).
+    asked: Slot | None = None
+    asked_times: dict[str, int] = Field(default_factory=dict)
+    # Services offered as buttons for an ambiguous peer, and the query they answer.
+    choices: list[str] = Field(default_factory=list)
+    choice_for: str | None = None
+    # The last complete request, so "actually make that 180 rps" can revise it.
+    last_request: SizeRequest | None = None
 
     def add(self, role: Literal["user", "assistant"], text: str, keep: int) -> None:
         self.messages.append(Message(role=role, text=text))

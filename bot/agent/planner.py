@@ -18,9 +18,15 @@ import re
 from typing import Any
 
 from bot.agent.answer import Answer
-from bot.agent.extract import Extracted, extract, question
+from bot.agent.followups import edits
 from bot.agent.memory import ThreadMemory, ThreadState
+from bot.agent.payloads import MatchPayload, ProposalPayload, SizedPayload
+from bot.agent.questions import question
 from bot.agent.tools import ToolResult, Toolset, Turn
+from tools.asking import Draft, Slot, read
+from tools.asking import clean as clean_text
+from tools.plain_why import plain_why
+from tools.propose import SizeRequest
 
 HELP = """I size Kubernetes workloads from evidence; a person approves every change.
 • `size items-api --rps 50-100 --language python --similar image-resizer` — or just say it: \
@@ -35,69 +41,48 @@ _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 _PROPOSAL = re.compile(r"\bp-[0-9a-f]{8}\b")
 _NAME = r"`?([a-z0-9](?:[-a-z0-9]*[a-z0-9])?)`?"
 _IN_NS = re.compile(rf"\b(?:in|namespace|ns)\s+(?:namespace\s+)?{_NAME}", re.IGNORECASE)
-_REPLICAS = re.compile(
-    r"\b(\d{1,4})\s*(?:replicas?|pods?|instances?)\b|\breplicas?\s*(?:to|=|:|at)?\s*(\d{1,4})\b",
-    re.I,
-)
-_RESOURCE = re.compile(
-    r"\b(cpu|memory|mem|ram)\s*(request|limit)?s?\s*(?:to|=|:|at|of)?\s*"
-    r"(none|\d+(?:\.\d+)?\s*(?:m|mi|gi|ki|g|k|cores?)?)(?![\w])",
-    re.IGNORECASE,
-)
 _EDIT_HINT = re.compile(r"\b(make|set|change|bump|raise|lower|reduce|increase|use|edit)\b", re.I)
 _SIZE_VERBS = ("size", "sizing", "propose")
 _APPROVE = re.compile(r"\b(approve|approval|ship it|go ahead|deploy|apply)\b")
 _RENDER = re.compile(r"\b(manifest|render|plan|preview|yaml)\b")
 _CAPACITY = re.compile(r"\b(room|capacity|nodes|hypervisors?|allocatable)\b")
 _WORKLOADS = re.compile(r"\b(workloads|what runs|running)\b")
-_FIELD_WORDS = {
-    "memory": ("memory_request", "memory_limit"),
-    "mem": ("memory_request", "memory_limit"),
-    "ram": ("memory_request", "memory_limit"),
-    "cpu": ("cpu_request", "cpu_limit"),
-    "replica": ("replicas",),
+_TOPIC_WORDS = {
+    "memory": "memory",
+    "mem ": "memory",
+    "ram": "memory",
+    "cpu": "cpu",
+    "replica": "replicas",
+    "pods": "replicas",
 }
+_TOPICS = {"memory", "cpu", "replicas", "so", "much", "many", "high", "low", "detail"}
+_SIZE_INTENT = re.compile(r"\b(?:size|sizing|resize|resources\s+for)\b", re.I)
+_NO_IMAGE = re.compile(r"\b(?:no|none|skip|later|not\s+yet|don'?t\s+know|tbd)\b", re.I)
+
+
+def _revises(found: Draft) -> bool:
+    """A message that changes the last request rather than starting a new one."""
+    return not found.name and (
+        found.has_load
+        or bool(found.similar)
+        or found.image is not None
+        or found.namespace is not None
+        or found.critical is not None
+    )
+
+
+def turn_text(turn: Turn) -> str:
+    return turn.text
 
 
 def clean(text: str) -> str:
-    text = _MENTION.sub("", text).replace("\u2014", "--").replace("\u2013", "-")
-    return " ".join(text.split())
+    return clean_text(text)
 
 
-def _quantity(raw: str, resource: str) -> str:
-    value = raw.strip().lower().replace(" ", "")
-    if value == "none":
-        return "none"
-    value = re.sub(r"cores?$", "", value)
-    if resource == "cpu":
-        return value
-    unit = re.search(r"[a-z]+$", value)
-    number = value[: unit.start()] if unit else value
-    suffix = {"mi": "Mi", "gi": "Gi", "ki": "Ki", "m": "Mi", "g": "Gi", "k": "Ki"}.get(
-        unit[0] if unit else "", "Mi"
-    )
-    return number + suffix
-
-
-def edits(text: str) -> dict[str, Any]:
-    """``make it 4 replicas, memory limit 1Gi`` → ``{"replicas": 4, "memory_limit": "1Gi"}``."""
-    out: dict[str, Any] = {}
-    match = _REPLICAS.search(text)
-    if match:
-        out["replicas"] = int(match[1] or match[2])
-    for m in _RESOURCE.finditer(text):
-        resource = "cpu" if m[1].lower() == "cpu" else "memory"
-        which = (m[2] or "request").lower()
-        out[f"{resource}_{which}"] = _quantity(m[3], resource)
-    return out
-
-
-def _fmt_size(d: dict[str, Any]) -> str:
-    cpu_limit = d.get("cpu_limit") or "none"
-    memory_limit = d.get("memory_limit") or "none"
+def _fmt_size(d: ProposalPayload | SizedPayload) -> str:
     return (
-        f"{d['replicas']} replicas × CPU {d['cpu_request']} (limit {cpu_limit}), "
-        f"memory {d['memory_request']} (limit {memory_limit})"
+        f"{d.replicas} replicas × CPU {d.cpu_request} (limit {d.cpu_limit or 'none'}), "
+        f"memory {d.memory_request} (limit {d.memory_limit or 'none'})"
     )
 
 
@@ -115,7 +100,7 @@ class Planner:
 
     def respond(self, text: str, user: str, channel: str, thread_ts: str) -> Answer:
         state = self._memory.load(channel, thread_ts) if self._memory else ThreadState()
-        turn = Turn(user=user, channel=channel, thread_ts=thread_ts)
+        turn = Turn(user=user, channel=channel, thread_ts=thread_ts, text=clean(text))
         answer = self.answer(clean(text), turn, state)
         if self._memory is not None:
             state.add("user", text, self._memory.keep)
@@ -125,6 +110,8 @@ class Planner:
 
     def answer(self, text: str, turn: Turn, state: ThreadState) -> Answer:
         """Plan and run one message against ``state`` (updated in place)."""
+        self._choices: tuple[str, ...] = ()
+        self._explained: str | None = None
         reply = self._dispatch(text, turn, state)
         proposal = turn.new_card or turn.changed
         if proposal is not None:
@@ -134,6 +121,8 @@ class Planner:
             new_card=turn.new_card,
             changed=turn.changed,
             tool_calls=tuple(name for name, _, _ in turn.calls),
+            choices=self._choices,
+            explained=self._explained,
         )
 
     # -- dispatch --
@@ -145,9 +134,12 @@ class Planner:
         proposal_id = named[0] if named else state.proposal_id
         if verb in ("", "help", "hi", "hello") or "what can you do" in lowered:
             return HELP
-        if verb in _SIZE_VERBS:
-            state.pending = None  # a new request starts afresh
-            return self._size(extract(text), turn, state)
+        if lowered.strip(" .!") in ("start over", "forget it", "cancel", "never mind"):
+            state.pending, state.asked, state.asked_times = None, None, {}
+            return "Starting afresh. What would you like me to size?"
+        if verb in _SIZE_VERBS or (_SIZE_INTENT.search(lowered) and state.pending is None):
+            state.pending, state.asked, state.asked_times = None, None, {}
+            return self._size(read(text), turn, state)
         if _APPROVE.search(lowered):
             return self._approve(proposal_id)
         if verb == "status":
@@ -158,12 +150,19 @@ class Planner:
             return self._verify(text, turn)
         if _RENDER.search(lowered):
             return self._render(proposal_id, turn)
-        changes = edits(text)
-        found = extract(text)
-        if changes and state.proposal_id and (_EDIT_HINT.search(text) or not found.name):
-            return self._edit(state.proposal_id, changes, turn)
-        if state.pending is not None or (found.name and found.rps_high is not None):
+        found = read(text, asked=state.asked)
+        if state.proposal_id and not found.name and not found.has_load:
+            changes = edits(text, self._current(state.proposal_id, turn))
+            if changes:
+                return self._edit(state.proposal_id, changes, turn)
+        if state.pending is not None and (state.asked or found.is_request or found.problems):
             return self._size(found, turn, state)
+        if found.name and (found.has_load or found.kind == "worker"):
+            return self._size(found, turn, state)
+        if state.last_request is not None and _revises(found):
+            return self._size(found, turn, state, revise=True)
+        if found.problems:
+            return found.problems[0]
         namespace = _ns(text) or "default"
         if _CAPACITY.search(lowered):
             return self._show(turn, "cluster_capacity", {})
@@ -171,12 +170,20 @@ class Planner:
             return self._show(turn, "namespace_quotas", {"namespace": namespace})
         if _WORKLOADS.search(lowered):
             return self._show(turn, "list_workloads", {"namespace": namespace})
+        if found.is_request:
+            return self._size(found, turn, state)
         return "I did not catch that. " + HELP
 
     # -- handlers --
 
     def _call(self, turn: Turn, name: str, args: dict[str, Any]) -> ToolResult:
         return self._tools.call(name, args, turn)
+
+    def _current(self, proposal_id: str, turn: Turn) -> dict[str, Any] | None:
+        result = self._call(turn, "proposal_status", {"proposal_id": proposal_id})
+        if result.status != "ok" or not isinstance(result.data, ProposalPayload):
+            return None
+        return result.data.model_dump()
 
     def _approve(self, proposal_id: str | None) -> str:
         where = f" on the card for `{proposal_id}`" if proposal_id else " on the proposal card"
@@ -185,54 +192,113 @@ class Planner:
             f"*Approve* button{where}; nothing changes in the cluster until then."
         )
 
-    def _size(self, found: Extracted, turn: Turn, state: ThreadState) -> str:
-        wanted = state.pending.merged(found) if state.pending is not None else found
+    def _ask(self, slot: Slot, wanted: Draft, state: ThreadState, query: str = "") -> str:
+        times = state.asked_times.get(slot, 0)
+        state.asked_times[slot] = times + 1
+        state.asked = slot
+        state.pending = wanted
+        return question(slot, wanted, times, query)
+
+    def _size(self, found: Draft, turn: Turn, state: ThreadState, *, revise: bool = False) -> str:
+        if revise and state.last_request is not None:
+            base = Draft.of(state.last_request)
+        else:
+            base = state.pending or Draft()
+        wanted = base.merged(found)
+        if state.asked == "image" and found.image is None and _NO_IMAGE.search(turn_text(turn)):
+            wanted = wanted.model_copy(update={"image": ""})
         if wanted.problems:
             state.pending = wanted.model_copy(update={"problems": ()})
             return wanted.problems[0]
-        if wanted.missing:
+        missing = wanted.missing()
+        if missing:
+            return self._ask(missing[0], wanted, state)
+        notes: list[str] = []
+        if wanted.image is None:
+            image = self._existing_image(wanted, turn)
+            if image is None:
+                return self._ask("image", wanted, state)
+            wanted = wanted.model_copy(update={"image": image})
+            notes.append(f"using the image of the running `{wanted.name}`: {image}")
+        resolved: list[str] = []
+        namespace = wanted.namespace or "default"
+        for query in wanted.similar:
+            if state.choice_for == query or query in state.choices:
+                resolved.append(query)
+                continue
+            match = self._call(turn, "match_service", {"service": query, "namespace": namespace})
+            if match.status != "ok":
+                notes.append(
+                    f"no known service is called {query!r}, so I sized from the peers most like it"
+                )
+                continue
+            assert isinstance(match.data, MatchPayload)
+            name, choices = match.data.name, match.data.choices
+            if name is None:
+                state.choices, state.choice_for = list(choices), query
+                rest = tuple(q for q in wanted.similar if q != query)
+                self._choices = tuple(choices)
+                return self._ask(
+                    "similar", wanted.model_copy(update={"similar": rest}), state, query
+                )
+            resolved.append(name)
+            if name != query:
+                notes.append(f"using {name} as the similar service (for “{query}”)")
+        wanted = wanted.model_copy(update={"similar": tuple(dict.fromkeys(resolved))})
+        state.choices, state.choice_for = [], None
+        try:
+            request = wanted.model_copy(update={"image": wanted.image or None}).request()
+        except ValueError as exc:
             state.pending = wanted
-            return question(wanted.missing, wanted.name)
-        args = {
-            k: v
-            for k, v in {
-                "name": wanted.name,
-                "namespace": wanted.namespace,
-                "language": wanted.language,
-                "framework": wanted.framework,
-                "kind": wanted.kind,
-                "rps_low": wanted.rps_low,
-                "rps_high": wanted.rps_high,
-                "similar": list(wanted.similar),
-                "critical": wanted.critical,
-            }.items()
-            if v is not None
-        }
+            return f"I can't size that yet: {exc}"
+        state.pending, state.asked, state.asked_times = None, None, {}
+        state.last_request = request
+        return self._submit(request, turn, notes)
+
+    def _existing_image(self, wanted: Draft, turn: Turn) -> str | None:
+        result = self._call(turn, "list_workloads", {"namespace": wanted.namespace or "default"})
+        if result.status != "ok":
+            return None
+        for row in result.data:
+            if row.get("workload") == wanted.name and row.get("image"):
+                return str(row["image"])
+        return None
+
+    def _submit(self, request: SizeRequest, turn: Turn, notes: list[str]) -> str:
+        args = request.model_dump(mode="json", exclude_none=True)
         result = self._call(turn, "submit_proposal", args)
-        state.pending = None
         if result.status == "no_data":
-            return self._preview(args, turn, result.error or "")
+            return self._preview(args, turn, result.error or "", notes)
         if result.status == "error":
-            return f"I could not size `{wanted.name}`: {result.error}"
+            return f"I could not size `{request.name}`: {result.error}"
         d = result.data
-        notes = [r["text"] for r in d.get("reasons", []) if r["field"] == "confidence"]
+        assert isinstance(d, ProposalPayload)
+        notes += [
+            r.text
+            for r in d.reasons or ()
+            if r.field == "confidence" and not r.text.startswith("confidence ")
+        ]
         lines = [
-            f"Proposed `{d['workload']}` in `{d['namespace']}`: {_fmt_size(d)}. "
-            f"Confidence {d['confidence']}. Proposal `{d['proposal_id']}` is waiting for an "
+            f"Proposed `{d.workload}` in `{d.namespace}`: {_fmt_size(d)}. "
+            f"Confidence {d.confidence}. Proposal `{d.proposal_id}` is waiting for an "
             "authorised person to approve it on the card."
         ]
-        if d.get("does_not_fit"):
-            lines.append("It does not fit as proposed: " + "; ".join(d["does_not_fit"]))
+        if not request.image:
+            lines.append("It has no image yet, so it cannot be applied: ask again with the image.")
+        if d.does_not_fit:
+            lines.append("It does not fit as proposed: " + "; ".join(d.does_not_fit))
         lines += [f"Note: {n}" for n in notes]
         return "\n".join(lines)
 
-    def _preview(self, args: dict[str, Any], turn: Turn, why: str) -> str:
+    def _preview(self, args: dict[str, Any], turn: Turn, why: str, notes: list[str]) -> str:
         result = self._call(turn, "recommend", args)
         if result.status != "ok":
             return f"I could not size `{args['name']}`: {result.error}"
         d = result.data
-        lines = [f"Sized `{d['workload']}`: {_fmt_size(d)}. Confidence {d['confidence']}."]
-        lines += [f"• {r['field']}: {r['text']}" for r in d["reasons"]]
+        assert isinstance(d, SizedPayload)
+        lines = [f"Sized `{d.workload}`: {_fmt_size(d)}. Confidence {d.confidence}."]
+        lines += plain_why(d.reasons, d.numbers(), language=args.get("language"))
+        lines += [f"Note: {n}" for n in notes]
         lines.append(f"Not stored as a proposal ({why}), so there is nothing to approve yet.")
         return "\n".join(lines)
 
@@ -241,8 +307,9 @@ class Planner:
         if result.status != "approval_required":
             return f"I could not edit `{proposal_id}`: {result.error}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         return (
-            f"`{d['proposal_id']}` is now revision {d['revision']}: {_fmt_size(d)}. "
+            f"`{d.proposal_id}` is now revision {d.revision}: {_fmt_size(d)}. "
             "It still needs approval on the card."
         )
 
@@ -256,8 +323,11 @@ class Planner:
             if named is None:
                 bare = rest.strip(" ?!.")
                 named = re.fullmatch(r"([a-z0-9][-a-z0-9/]*[a-z0-9])", bare)
-            target = named[1] if named else state.proposal_id
+            target = named[1] if named and named[1] not in _TOPICS else state.proposal_id
+        focus = [t for word, t in _TOPIC_WORDS.items() if word in text.lower()]
         if target is None:
+            if state.last_request is not None:
+                return self._why_unstored(state.last_request, turn, focus)
             return "Why what? Name the workload or the proposal, e.g. `why items-api`."
         result = self._call(turn, "explain", {"target": target})
         if result.status != "ok" and state.proposal_id and target != state.proposal_id:
@@ -266,15 +336,40 @@ class Planner:
         if result.status != "ok":
             return result.error or f"I have nothing stored for `{target}`."
         d = result.data
-        wanted = {
-            f for word, fields in _FIELD_WORDS.items() if word in text.lower() for f in fields
-        }
-        reasons = [r for r in d["reasons"] if not wanted or r["field"] in wanted]
-        head = (
-            f"`{d['workload']}` ({d['proposal_id']}, {d['state']}): {_fmt_size(d)}. "
-            f"Confidence {d['confidence']}."
+        assert isinstance(d, ProposalPayload)
+        self._explained = d.proposal_id
+        reasons = d.reasons or ()
+        lines = plain_why(
+            reasons,
+            d.numbers(),
+            language=d.language,
+            edits=d.edits or (),
+            focus=dict.fromkeys(focus),
+            proposed=d.proposed,
         )
-        return "\n".join([head] + [f"• {r['field']}: {r['text']}" for r in reasons])
+        head = (
+            f"`{d.workload}` ({d.proposal_id}, {d.state}): {_fmt_size(d)}. "
+            f"Confidence {d.confidence}."
+        )
+        return (
+            "\n".join([head, *lines, "Ask `why in detail` for the engine's numbers."])
+            if ("detail" not in text.lower())
+            else "\n".join(
+                [head]
+                + [f"• {r.field}: {r.text} ({r.statistic}; {r.window})" for r in reasons]
+                + [e.sentence() + "." for e in d.edits or ()]
+            )
+        )
+
+    def _why_unstored(self, request: SizeRequest, turn: Turn, focus: list[str]) -> str:
+        args = request.model_dump(mode="json", exclude_none=True)
+        result = self._call(turn, "recommend", args)
+        if result.status != "ok":
+            return result.error or "I cannot size it again right now."
+        d = result.data
+        assert isinstance(d, SizedPayload)
+        lines = plain_why(d.reasons, d.numbers(), language=request.language, focus=focus)
+        return "\n".join([f"`{request.name}`: {_fmt_size(d)}.", *lines])
 
     def _status(self, proposal_id: str | None, turn: Turn) -> str:
         if proposal_id is None:
@@ -283,11 +378,12 @@ class Planner:
         if result.status != "ok":
             return result.error or f"no proposal {proposal_id}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         lines = [
-            f"`{d['proposal_id']}` for `{d['namespace']}/{d['workload']}` is {d['state']} "
-            f"(revision {d['revision']}): {_fmt_size(d)}."
+            f"`{d.proposal_id}` for `{d.namespace}/{d.workload}` is {d.state} "
+            f"(revision {d.revision}): {_fmt_size(d)}."
         ]
-        lines += [f"• {h}" for h in d.get("history", [])]
+        lines += [f"• {h}" for h in d.history or ()]
         return "\n".join(lines)
 
     def _render(self, proposal_id: str | None, turn: Turn) -> str:
@@ -297,9 +393,10 @@ class Planner:
         if result.status != "ok":
             return result.error or f"no proposal {proposal_id}"
         d = result.data
+        assert isinstance(d, ProposalPayload)
         return (
-            f"What `{d['proposal_id']}` would apply (revision {d['revision']}):\n"
-            f"```\n{d['manifest_yaml']}```\nPlan: {d['plan_summary']}"
+            f"What `{d.proposal_id}` would apply (revision {d.revision}):\n"
+            f"```\n{d.manifest_yaml}```\nPlan: {d.plan_summary}"
         )
 
     def _verify(self, text: str, turn: Turn) -> str:

@@ -13,6 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict
 
 from tools.kube import Fit, NodeRoom, QuotaUse, WorkloadUse
+from tools.plain_why import Edit, Numbers
 from tools.propose import SizeRequest
 from tools.sizing.models import Reason, UsageHistory
 from tools.verify import Verification
@@ -50,6 +51,12 @@ class ProposalView(BaseModel):
     plan_summary: str = ""
     preflight: tuple[str, ...] = ()
     trail: tuple[str, ...] = ()
+    image: str | None = None
+    language: str | None = None
+    # Who changed which number from what, oldest first, in plain words.
+    edits: tuple[Edit, ...] = ()
+    # The numbers Sizer first proposed (before anyone edited them).
+    proposed: Numbers | None = None
 
 
 class Proposals(Protocol):

@@ -19,16 +19,17 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.agent.extract import extract
 from bot.agent.fence import fence, redact, redact_data
+from bot.agent.payloads import MatchPayload, ProposalPayload, SizedPayload
 from bot.agent.ports import Cluster, History, NotFoundError, Proposals, ProposalView, Refused
 from bot.observability.metrics import AGENT_TOOL_CALLS
+from tools.asking import Load, LoadError, find_load, resolve_peer
 from tools.catalog import PeerCatalog
 from tools.kube import KubeReadError
 from tools.prometheus import NoData, PrometheusError
 from tools.propose import SizeRequest, propose, unknown_similar
 from tools.sizing.coldstart import ColdStartSettings
-from tools.sizing.models import Dns1123Label, Kind, Language, Policy, Reason
+from tools.sizing.models import Dns1123Label, Kind, Language, Policy
 from tools.sizing.quantities import (
     QuantityError,
     format_cpu,
@@ -52,9 +53,10 @@ class ToolResult(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
     def text(self) -> str:
-        """What the model reads: the envelope as JSON, with anything secret-shaped masked."""
-        plain = json.loads(json.dumps(self.model_dump(exclude_none=True), default=str))
-        return json.dumps(redact_data(plain))
+        """The one place a payload becomes JSON: the tool message the model reads, with
+        anything secret-shaped masked."""
+        plain = self.model_dump(mode="json", exclude_none=True)
+        return json.dumps(redact_data(json.loads(json.dumps(plain, default=str))))
 
 
 # --- argument models ---------------------------------------------------------------------
@@ -96,21 +98,18 @@ class WorkloadArgs(_Args):
     since_hours: float = Field(24, gt=0, le=MAX_HISTORY_H)
 
 
-class SizeArgs(_Args):
-    """What a new service needs to be sized; the load estimate is essential."""
+# A new service's size request: the tool arguments are the request model itself.
+SizeArgs = SizeRequest
 
-    name: Dns1123Label = Field(description="the new workload's name (DNS-1123 label)")
+
+class MatchArgs(_Args):
+    service: str = Field(
+        min_length=1,
+        max_length=80,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        description="how the person named a service: 'the cart service', 'cart-svc'",
+    )
     namespace: Dns1123Label = "default"
-    language: Language | None = None
-    framework: str | None = Field(None, max_length=63, pattern=r"^[a-z0-9][a-z0-9.+_-]*$")
-    kind: Kind = "http"
-    rps_low: float = Field(ge=0, le=1_000_000, description="expected requests/s, low end")
-    rps_high: float = Field(ge=0, le=1_000_000, description="expected requests/s, peak")
-    similar: list[Dns1123Label] = Field(default_factory=list, max_length=10)
-    critical: bool = False
-
-    def request(self) -> SizeRequest:
-        return SizeRequest(**self.model_dump() | {"similar": tuple(self.similar)})
 
 
 class TargetArgs(_Args):
@@ -164,13 +163,15 @@ class Turn:
     clock: Callable[[], float] = time.monotonic
     # What the people in the thread wrote; sizing refuses a load none of them stated.
     said: str | None = None
+    # This message's own text, as cleaned for reading.
+    text: str = ""
 
 
 @dataclass(frozen=True)
 class AgentTool:
     name: str
     description: str
-    args: type[_Args]
+    args: type[BaseModel]
     run: Callable[[Any, Turn], ToolResult]
 
 
@@ -185,50 +186,65 @@ def _mem(num_bytes: float | None) -> str | None:
     return format_memory(num_bytes) if num_bytes is not None else None
 
 
-def _reason(r: Reason) -> dict[str, Any]:
-    return {"field": r.field, "text": r.text, "peers": list(r.peers)}
+def proposal_data(p: ProposalView, *, detail: bool = False, **more: Any) -> ProposalPayload:
+    proposed = p.proposed if p.edits else None
+    return ProposalPayload(
+        proposal_id=p.id,
+        workload=p.workload,
+        namespace=p.namespace,
+        state=p.state,
+        revision=p.revision,
+        replicas=p.replicas,
+        cpu_request=p.cpu_request,
+        cpu_limit=p.cpu_limit,
+        memory_request=p.memory_request,
+        memory_limit=p.memory_limit,
+        confidence=round(p.confidence, 2),
+        image=p.image,
+        language=p.language,
+        does_not_fit=p.preflight or None,
+        reasons=p.reasons if detail else None,
+        edits=p.edits or None,
+        proposed=proposed,
+        **more,
+    )
 
 
-def proposal_data(p: ProposalView, *, detail: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "proposal_id": p.id,
-        "workload": p.workload,
-        "namespace": p.namespace,
-        "state": p.state,
-        "revision": p.revision,
-        "replicas": p.replicas,
-        "cpu_request": p.cpu_request,
-        "cpu_limit": p.cpu_limit,
-        "memory_request": p.memory_request,
-        "memory_limit": p.memory_limit,
-        "confidence": round(p.confidence, 2),
-    }
-    if p.preflight:
-        data["does_not_fit"] = list(p.preflight)
-    if detail:
-        data["reasons"] = [_reason(r) for r in p.reasons]
-    return data
-
-
-def unstated_load(args: SizeArgs, turn: Turn) -> str | None:
+def unstated_load(args: SizeRequest, turn: Turn) -> str | None:
     """Why the load in ``args`` cannot be used: nobody in the thread stated it (else None)."""
-    if turn.said is None:
+    load = args.load()
+    if turn.said is None or load is None:
         return None
-    stated = {float(n) for n in re.findall(r"\d+(?:\.\d+)?", turn.said)}
-    found = extract(turn.said)
-    stated |= {v for v in (found.rps_low, found.rps_high) if v is not None}
-    if args.rps_high in stated and args.rps_low in stated | {0.0}:
+    low, high, unit = load
+    found = stated_load(turn.said)
+    stated = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", turn.said)}
+    stated |= {v * 1000 for v in stated}
+    if found is not None:
+        stated |= {found.low, found.high}
+    if high in stated and low in stated | {0.0}:
         return None
-    if found.rps_high is None:
+    word = "requests" if unit == "rps" else "messages"
+    if found is None:
         return (
             "nobody in this thread has stated the expected load; do not guess: ask one short "
-            "question, e.g. 'Roughly how many requests per second will it handle?'"
+            f"question, e.g. 'Roughly how many {word} per second will it handle?'"
         )
     return (
-        f"the load {args.rps_low:g}-{args.rps_high:g} req/s is not what was said; use the "
-        f"stated numbers (a single number is both rps_low and rps_high), e.g. "
-        f"{found.rps_low:g}-{found.rps_high:g}"
+        f"the load {low:g}-{high:g} {word}/s is not what was said; use the stated numbers "
+        f"(a single number is both low and high), e.g. {found.low:g}-{found.high:g}"
     )
+
+
+def stated_load(said: str) -> Load | None:
+    """The load the thread states, in the message or on any one line (answers come alone)."""
+    for text, bare in ((said, False), *((line, True) for line in said.splitlines())):
+        try:
+            found = find_load(text, bare=bare)
+        except LoadError:
+            continue
+        if found is not None:
+            return found
+    return None
 
 
 # --- the tools ---------------------------------------------------------------------------
@@ -318,6 +334,13 @@ class Toolset:
                 "Existing services most like a description, with their per-pod usage.",
                 SimilarArgs,
                 self.find_similar,
+            ),
+            AgentTool(
+                "match_service",
+                "Which known service a loosely named one is ('the cart service' → cartservice);"
+                " several choices when it is ambiguous: then ask the person which one.",
+                MatchArgs,
+                self.match_service,
             ),
             AgentTool(
                 "usage_history",
@@ -419,6 +442,7 @@ class Toolset:
                 "cpu_limit": _cpu(w.cpu_limit),
                 "memory_request": _mem(w.memory_request),
                 "memory_limit": _mem(w.memory_limit),
+                "image": w.image,
             }
             if w.annotations:
                 text = "\n".join(f"{k}: {v}" for k, v in w.annotations.items())
@@ -489,6 +513,27 @@ class Toolset:
             params={"source": catalog.source},
         )
 
+    def known_services(self, namespace: str) -> tuple[list[str], dict[str, str]]:
+        """Names the history and the namespace know, and images of running workloads."""
+        names = list(self._catalog().names())
+        images: dict[str, str] = {}
+        if self.caps.cluster is not None:
+            try:
+                running = self.caps.cluster.workloads(namespace)
+            except KubeReadError:
+                running = []
+            names += [w.name for w in running]
+            images = {w.name: w.image for w in running if w.image}
+        return names, images
+
+    def match_service(self, args: MatchArgs, turn: Turn) -> ToolResult:
+        names, _ = self.known_services(args.namespace)
+        match = resolve_peer(args.service, names)
+        if match.name is None and not match.choices:
+            return ToolResult(status="no_data", error=f"no known service matches {args.service!r}")
+        data = MatchPayload(query=match.query, name=match.name, choices=match.choices)
+        return ToolResult(status="ok", data=data)
+
     def usage_history(self, args: WorkloadArgs, turn: Turn) -> ToolResult:
         if self.caps.history is None:
             return ToolResult(status="no_data", error="no metrics source (set PROMETHEUS_URL)")
@@ -517,23 +562,22 @@ class Toolset:
         unsaid = unstated_load(args, turn)
         if unsaid:
             return ToolResult(status="error", error=unsaid)
-        request = args.request()
+        request = args
         catalog = self._catalog()
         rec = propose(request, catalog, self.caps.policy, self.caps.coldstart)
         return ToolResult(
             status="ok",
-            data={
-                "workload": request.name,
-                "replicas": rec.replicas,
-                "cpu_request": format_cpu(rec.cpu_request_cores),
-                "cpu_limit": _cpu(rec.cpu_limit_cores),
-                "memory_request": format_memory(rec.memory_request_bytes),
-                "memory_limit": _mem(rec.memory_limit_bytes),
-                "confidence": round(rec.confidence, 2),
-                "reasons": [_reason(r) for r in rec.reasons],
-                "notes": unknown_similar(request, catalog),
-                "stored": False,
-            },
+            data=SizedPayload(
+                workload=request.name,
+                replicas=rec.replicas,
+                cpu_request=format_cpu(rec.cpu_request_cores),
+                cpu_limit=_cpu(rec.cpu_limit_cores),
+                memory_request=format_memory(rec.memory_request_bytes),
+                memory_limit=_mem(rec.memory_limit_bytes),
+                confidence=round(rec.confidence, 2),
+                reasons=rec.reasons,
+                notes=tuple(unknown_similar(request, catalog)),
+            ),
         )
 
     # -- proposals --
@@ -547,27 +591,30 @@ class Toolset:
 
     def explain(self, args: TargetArgs, turn: Turn) -> ToolResult:
         p = self._desk().why(args.target)
-        data = proposal_data(p, detail=True) | {"applied": p.applied}
-        return ToolResult(status="ok", data=data)
+        return ToolResult(status="ok", data=proposal_data(p, detail=True, applied=p.applied))
 
     def render_proposal(self, args: ProposalArgs, turn: Turn) -> ToolResult:
         p = self._desk().get(args.proposal_id)
         return ToolResult(
             status="ok",
-            data=proposal_data(p)
-            | {"manifest_yaml": redact(p.manifest_yaml), "plan_summary": redact(p.plan_summary)},
+            data=proposal_data(
+                p, manifest_yaml=redact(p.manifest_yaml), plan_summary=redact(p.plan_summary)
+            ),
         )
 
     def submit_proposal(self, args: SizeArgs, turn: Turn) -> ToolResult:
         unsaid = unstated_load(args, turn)
         if unsaid:
             return ToolResult(status="error", error=unsaid)
-        p = self._desk().size(args.request(), turn.user, turn.channel, turn.thread_ts)
+        p = self._desk().size(args, turn.user, turn.channel, turn.thread_ts)
         turn.new_card = p.id
         return ToolResult(
             status="approval_required",
-            data=proposal_data(p, detail=True)
-            | {"next": "a card with Approve / Edit / Reject was posted; a person must approve"},
+            data=proposal_data(
+                p,
+                detail=True,
+                next="a card with Approve / Edit / Reject was posted; a person must approve",
+            ),
         )
 
     def edit_proposal(self, args: EditArgs, turn: Turn) -> ToolResult:
@@ -584,14 +631,14 @@ class Toolset:
         turn.changed = p.id
         return ToolResult(
             status="approval_required",
-            data=proposal_data(p) | {"next": "the card now shows this revision; approve it there"},
+            data=proposal_data(p, next="the card now shows this revision; approve it there"),
         )
 
     def proposal_status(self, args: ProposalArgs, turn: Turn) -> ToolResult:
         p = self._desk().get(args.proposal_id)
         return ToolResult(
             status="ok",
-            data=proposal_data(p) | {"requester": p.requester, "history": list(p.trail)},
+            data=proposal_data(p, requester=p.requester, history=p.trail),
         )
 
     def verify_workload(self, args: WorkloadArgs, turn: Turn) -> ToolResult:

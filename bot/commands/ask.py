@@ -64,6 +64,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sizer ask: model {settings.llm.model}", file=sys.stderr)
     answer = agent.respond(text, user, channel, args.thread)
     print(answer.text)
+    if answer.choices:
+        print("[buttons] " + " · ".join(answer.choices) + " (reply with one of them)")
     card = answer.new_card or answer.changed
     if card is not None and service is not None:
         from bot.slack import blocks

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli import UsageError
-from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
+from tools.sizing.vocabulary import KINDS, LANGUAGES
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
 
 NAME = "propose"
 HELP = "size a new service from similar services' history and print the proposal"
-_RPS = re.compile(r"\A\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*\Z")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -26,11 +24,15 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--language", help=f"one of: {', '.join(LANGUAGES)}")
     parser.add_argument("--framework", help="e.g. fastapi, spring-boot, express")
     parser.add_argument("--kind", default="http", help=f"one of: {', '.join(KINDS)}")
-    parser.add_argument("--rps", required=True, help="expected requests/s: 80 or a range 50-100")
+    parser.add_argument("--rps", help="expected requests/s: 80 or a range 50-100")
+    parser.add_argument("--messages", help="a worker's messages/s instead of --rps: 5 or 5-10")
+    parser.add_argument("--image", help="container image, e.g. ghcr.io/acme/items-api:1.4.2")
+    parser.add_argument("--port", help="container port (default 8080)")
+    parser.add_argument("--probe-path", help="HTTP readiness path (default: a TCP check)")
     parser.add_argument(
         "--similar", action="append", default=[], help="a similar existing service (repeatable)"
     )
-    parser.add_argument("--namespace", default="default")
+    parser.add_argument("--namespace")
     parser.add_argument("--critical", action="store_true", help="at least 3 replicas")
     parser.add_argument(
         "--history", help="peer history: a trace directory or catalog JSON (default: bundled)"
@@ -41,54 +43,39 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of YAML + text")
 
 
-def parse_rps(text: str) -> tuple[float, float]:
-    match = _RPS.match(text)
-    if match is None:
-        raise UsageError(
-            f"--rps {text!r}: give requests per second as a number (80) or a range (50-100)"
-        )
-    low = float(match[1])
-    high = float(match[2]) if match[2] else low
-    if high < low:
-        raise UsageError(
-            f"--rps {text!r}: the range is reversed; write it low-high, e.g. {high:g}-{low:g}"
-        )
-    return low, high
-
-
 def build_request(args: argparse.Namespace) -> SizeRequest:
+    """The command line through the same flag reader as ``/sizer size``."""
     from pydantic import ValidationError
 
+    from tools.asking import FlagError, read_flags, request_error
     from tools.propose import SizeRequest
 
-    if not is_dns1123(args.name):
-        raise UsageError(
-            f"--name {args.name!r} is not a valid Kubernetes name: use lower-case letters, "
-            "digits and '-', starting and ending with a letter or digit, at most 63 characters"
-        )
-    if args.language is not None and args.language not in LANGUAGES:
-        raise UsageError(
-            f"--language {args.language!r} is unknown; use one of: {', '.join(LANGUAGES)}"
-        )
-    if args.kind not in KINDS:
-        raise UsageError(f"--kind {args.kind!r} is unknown; use one of: {', '.join(KINDS)}")
-    low, high = parse_rps(args.rps)
+    options: dict[str, list[str]] = {"--name": [args.name], "--kind": [args.kind]}
+    for flag, value in (
+        ("--language", args.language),
+        ("--framework", args.framework),
+        ("--rps", args.rps),
+        ("--messages", args.messages),
+        ("--namespace", args.namespace),
+        ("--image", args.image),
+        ("--port", args.port),
+        ("--probe-path", args.probe_path),
+    ):
+        if value is not None:
+            options[flag] = [value]
+    options["--similar"] = list(args.similar)
+    if args.critical:
+        options["--critical"] = ["yes"]
     try:
-        return SizeRequest(
-            name=args.name,
-            namespace=args.namespace,
-            language=args.language,
-            framework=args.framework.lower() if args.framework else None,
-            kind=args.kind,
-            rps_low=low,
-            rps_high=high,
-            similar=tuple(args.similar),
-            critical=args.critical,
-        )
+        draft = read_flags(options)
+    except FlagError as exc:
+        raise UsageError(str(exc)) from None
+    if "load" in draft.missing():
+        raise UsageError("--rps is required (a worker may give --messages 5-10 or none)")
+    try:
+        return SizeRequest.model_validate(draft.model_dump(exclude={"problems"}, exclude_none=True))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "input"
-        raise UsageError(f"{field}: {error['msg']}") from None
+        raise UsageError(request_error(exc, flags=True)) from None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -119,8 +106,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         }
         print(json.dumps(body, indent=2))
         return 0
-    print(deployment_yaml(rec, request.namespace), end="")
-    print(f"---\n# Why (confidence {rec.confidence:.2f}, history: {catalog.source})")
+    print(
+        deployment_yaml(rec, request.namespace, request.image, request.port, request.probe_path),
+        end="",
+    )
+    if request.image:
+        print(f"---\n# Image: {request.image}")
+    else:
+        print("---\n# Image: not set (give --image); a proposal without one is never applied")
+    print(f"# Why (confidence {rec.confidence:.2f}, history: {catalog.source})")
     for reason in rec.reasons:
         print(f"# {reason.field}: {reason.text}")
     return 0

@@ -67,7 +67,7 @@ def _check(request: PrepareRequest) -> None:
             problems.append(f"{field} {value!r} is not a DNS-1123 label")
     if not _PROPOSAL_ID.fullmatch(request.proposal_id):
         problems.append(f"proposal id {request.proposal_id!r} has unexpected characters")
-    if not _IMAGE.fullmatch(request.image):
+    if request.image is not None and not _IMAGE.fullmatch(request.image):
         problems.append(f"image {request.image!r} is not an image reference")
     for key, value in request.labels.items():
         if not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
@@ -98,7 +98,7 @@ def render_variables(
         "revision": request.revision,
         "name": request.workload,
         "namespace": request.namespace,
-        "image": request.image,
+        "image": request.image or "",
         "replicas": request.replicas,
         "cpu_request": request.cpu_request,
         "cpu_limit": request.cpu_limit or "",
@@ -112,6 +112,7 @@ def render_variables(
         "hpa_cpu_utilization": request.hpa_cpu_utilization,
         "labels": dict(request.labels),
         "port": request.port,
+        "probe_path": request.probe_path or "",
         "topology_key": topology_key,
     }
 

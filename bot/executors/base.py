@@ -39,7 +39,8 @@ class PrepareRequest(BaseModel):
     revision: int = Field(ge=1)
     workload: str
     namespace: str
-    image: str = "registry.local/placeholder:latest"
+    # None until the request names one: such a proposal can be shown but never applied.
+    image: str | None = None
     replicas: int = Field(ge=1)
     cpu_request: str
     cpu_limit: str | None
@@ -50,6 +51,7 @@ class PrepareRequest(BaseModel):
     hpa: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
     port: int = Field(8080, ge=1, le=65535)
+    probe_path: str | None = Field(None, max_length=200, pattern=r"^/[A-Za-z0-9._~/-]*$")
     hpa_max_replicas: int | None = Field(None, ge=1)
     hpa_cpu_utilization: int = Field(70, ge=1, le=100)
     storage_backend: Literal["ceph", "nfs"] = "ceph"

@@ -40,6 +40,7 @@ from bot.executors.base import (
 from bot.executors.change_requests import ChangeRequestError, ChangeRequests
 from bot.executors.errors import StepFailed
 from bot.executors.gitrepo import GitError, GitRepo
+from bot.executors.image import check_image
 from bot.executors.kubernetes import KubeApi
 from bot.executors.seen import workload_seen
 
@@ -220,6 +221,7 @@ class GitOpsExecutor:
 
     def _check(self, request: ApplyRequest) -> GitBase:
         change = request.change
+        check_image(change)
         if _sha256(change.manifest_yaml) != change.manifest_sha256:
             raise StepFailed("render", "stored manifest does not match the hash that was shown")
         source = change.request

@@ -47,6 +47,7 @@ from bot.executors.base import (
     Progress,
 )
 from bot.executors.errors import StepFailed
+from bot.executors.image import check_image
 from bot.executors.kubernetes import KubeApi, rollback, sanitize_live
 from bot.executors.preflight import assess, preflight
 from bot.executors.rollout import watch_rollout
@@ -173,6 +174,7 @@ class PipelineExecutor:
 
     def _check_render(self, request: ApplyRequest, progress: Progress) -> str:
         change = request.change
+        check_image(change)
         if sha256_text(change.manifest_yaml) != change.manifest_sha256:
             raise StepFailed("render", "stored manifest does not match the hash that was shown")
         source = change.request

@@ -41,10 +41,12 @@ from bot.slack.kit import (
     section,
 )
 from bot.slack.kit import text as _text
+from tools.plain_why import Numbers, edits_between, plain_why
 from tools.sizing.models import Reason
 
 __all__ = [
     "APPROVE",
+    "CHOOSE",
     "EDIT",
     "EDIT_VIEW",
     "FIT",
@@ -60,6 +62,7 @@ __all__ = [
     "Block",
     "artifact_view",
     "card_text",
+    "choice_blocks",
     "clip",
     "context",
     "edit_modal",
@@ -67,6 +70,7 @@ __all__ = [
     "header",
     "home_view",
     "interrupted_text",
+    "plain_lines",
     "proposal_card",
     "section",
     "state_line",
@@ -77,6 +81,8 @@ __all__ = [
 
 S = ProposalState
 EDIT_VIEW = "sizer_edit_submit"
+CHOOSE = "sizer_choose"  # action ids CHOOSE-0, CHOOSE-1…: one button per offered service
+MAX_CHOICES = 5
 
 
 def _confidence(value: float) -> str:
@@ -87,8 +93,24 @@ def _reason_line(reason: Reason) -> str:
     return f"• *{reason.field.replace('_', ' ')}*: {reason.text}"
 
 
-def why_blocks(answer: WhyAnswer) -> list[Block]:
-    """Every stored reason, word for word, then the edits people made."""
+def plain_lines(proposal: Proposal, focus: tuple[str, ...] = ()) -> list[str]:
+    """The plain-words answer: what the numbers rest on, then who changed what."""
+    edits = edits_between(
+        (r.number, f"<@{r.author}>", Numbers(**r.sizing.model_dump())) for r in proposal.revisions
+    )
+    language = (proposal.request or {}).get("language")
+    return plain_why(
+        proposal.reasons,
+        Numbers(**proposal.current.sizing.model_dump()),
+        language=language if isinstance(language, str) else None,
+        edits=edits,
+        focus=focus,
+        proposed=Numbers(**proposal.revisions[0].sizing.model_dump()),
+    )
+
+
+def why_blocks(answer: WhyAnswer, *, detail: bool = False) -> list[Block]:
+    """A short plain answer; with ``detail``, every stored reason word for word as well."""
     p = answer.proposal
     source = "applied proposal" if answer.applied else f"latest proposal ({p.state})"
     s = p.current.sizing
@@ -100,13 +122,17 @@ def why_blocks(answer: WhyAnswer) -> list[Block]:
             f"`{p.id}` revision {p.revision}: {s.replicas} replicas, cpu "
             f"{s.cpu_request}/{s.cpu_limit or '—'}, memory {s.memory_request}/"
             f"{s.memory_limit or '—'}, confidence {_confidence(p.confidence)}"
-        )
+        ),
+        section("\n".join(plain_lines(p)) or "No reasons are stored for it."),
     ]
+    if not detail:
+        blocks.append(context(f"The engine's numbers: `/sizer why {p.id} --detail`"))
+        return blocks
     for reason in p.reasons:
-        detail = f"_{reason.statistic}; {reason.window}_"
+        line = f"_{reason.statistic}; {reason.window}_"
         if reason.peers:
-            detail += f" · peers: {', '.join(reason.peers)}"
-        blocks.append(section(f"{_reason_line(reason)}\n{detail}"))
+            line += f" · peers: {', '.join(reason.peers)}"
+        blocks.append(section(f"{_reason_line(reason)}\n{line}"))
     for rev in p.revisions[1:]:
         blocks.append(context(f"Revision {rev.number}: {rev.note}"))
     if len(blocks) > MAX_MESSAGE_BLOCKS:
@@ -116,7 +142,21 @@ def why_blocks(answer: WhyAnswer) -> list[Block]:
 
 
 def why_text(answer: WhyAnswer) -> str:
-    return clip("\n".join(f"{r.field}: {r.text}" for r in answer.proposal.reasons), MAX_FALLBACK)
+    return clip("\n".join(plain_lines(answer.proposal)), MAX_FALLBACK)
+
+
+def choice_blocks(text: str, choices: tuple[str, ...]) -> list[Block]:
+    """A question with one button per service it could mean."""
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{CHOOSE}-{i}",
+            "text": _text("plain_text", name, 75),
+            "value": name,
+        }
+        for i, name in enumerate(choices[:MAX_CHOICES])
+    ]
+    return [section(text), {"type": "actions", "elements": buttons}]
 
 
 def status_blocks(proposal: Proposal, trail: list[AuditEntry]) -> list[Block]:

@@ -315,12 +315,26 @@ def _decision(proposal: Proposal) -> list[Block]:
     return [{"type": "actions", "block_id": "sizer_decision", "elements": elements}]
 
 
+def image_line(proposal: Proposal) -> str:
+    """The container the proposal runs; without an image it says it cannot be applied."""
+    request = proposal.request or {}
+    image, port = request.get("image"), request.get("port", 8080)
+    probe = request.get("probe_path")
+    check = f"HTTP `{probe}`" if probe else "TCP"
+    if not image:
+        return (
+            ":warning: *Image* not set — this proposal cannot be applied; ask again with the "
+            f"image (e.g. `--image ghcr.io/acme/{proposal.workload}:1.0`) · port {port}"
+        )
+    return f"*Image* `{image}` · port {port} · readiness {check}"
+
+
 def proposal_card(proposal: Proposal) -> list[Block]:
     rev = proposal.current
     blocks: list[Block] = [
         header(f"{STATE_TITLES[proposal.state]} · {proposal.workload}"),
         _summary(proposal),
-        section(_footprint_text(proposal)),
+        section(_footprint_text(proposal) + "\n" + image_line(proposal)),
     ]
     outcome = _outcome(proposal)
     if outcome:

@@ -4,7 +4,9 @@
 
     size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http]
               [--similar image-resizer]... [--namespace team-a] [--cluster prod] [--critical]
-    why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID
+              [--image ghcr.io/acme/items-api:1.4.2] [--port 8080] [--probe-path /healthz]
+              [--messages 5-10]   (a worker's load instead of --rps)
+    why WORKLOAD | why NAMESPACE/WORKLOAD | why PROPOSAL_ID   [--detail: the engine's numbers]
     status PROPOSAL_ID
     resolve PROPOSAL_ID applied|failed|rolled_back [NOTE...]
     help
@@ -21,13 +23,15 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from bot.approvals.models import ProposalState
+from tools.asking import FlagError, is_label, name_problem, read_flags, request_error, split_flags
 from tools.propose import SizeRequest
-from tools.sizing.vocabulary import KINDS, LANGUAGES, is_dns1123
 
 HELP = """*Sizer* sizes Kubernetes workloads from evidence; a person approves every change.
 • `size NAME --rps 50-100 [--language python] [--framework fastapi] [--kind http] \
-[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical]` — propose requests and limits
-• `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the stored reasons behind the numbers
+[--similar SERVICE]... [--namespace NS] [--cluster C] [--critical] [--image IMAGE] [--port 8080] \
+[--probe-path /healthz]` — propose replicas, requests and limits (workers: `--messages 5-10`)
+• `why WORKLOAD` (or `NAMESPACE/WORKLOAD`, or a proposal ID) — the numbers in plain words; \
+add `--detail` for the engine's own reasons
 • `status PROPOSAL_ID` — where a proposal is and who acted on it
 • `resolve PROPOSAL_ID applied|failed|rolled_back [note]` — approvers: close an apply that \
 was interrupted by a restart
@@ -35,17 +39,6 @@ was interrupted by a restart
 Example: `size items-api --language python --framework fastapi --rps 50-100 --similar \
 emailservice --namespace team-a`"""
 
-_RPS = re.compile(r"\A(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?\Z")
-_FLAGS_WITH_VALUE = (
-    "--language",
-    "--framework",
-    "--kind",
-    "--rps",
-    "--similar",
-    "--namespace",
-    "--cluster",
-)
-_SWITCHES = ("--critical",)
 _OUTCOMES = ("applied", "failed", "rolled_back")
 _DASHES = str.maketrans({"\u2014": "--", "\u2013": "--"})
 _PROPOSAL_ID = re.compile(r"\Ap-[0-9a-f]{8}\Z")
@@ -68,6 +61,7 @@ class SizeCommand:
 @dataclass(frozen=True)
 class WhyCommand:
     target: str
+    detail: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,10 +103,12 @@ def parse(text: str) -> Command:
     if verb == "size":
         return SizeCommand(_size(rest))
     if verb == "why":
+        detail = "--detail" in rest
+        rest = [w for w in rest if w != "--detail"]
         target = _one(rest, "why", "WORKLOAD, NAMESPACE/WORKLOAD or a proposal ID")
         for part in target.split("/", 1):
             _check_name(part, "why")
-        return WhyCommand(target)
+        return WhyCommand(target, detail)
     if verb == "status":
         return StatusCommand(_proposal_id(_one(rest, "status", "a proposal ID like p-1a2b3c4d")))
     if verb == "resolve":
@@ -134,96 +130,32 @@ def _resolve(rest: list[str]) -> ResolveCommand:
     return ResolveCommand(_proposal_id(rest[0]), ProposalState(rest[1]), " ".join(rest[2:]))
 
 
-def parse_rps(text: str) -> tuple[float, float]:
-    match = _RPS.match(text.replace(" ", ""))
-    if match is None:
-        raise CommandError(
-            f"--rps {text!r}: give requests per second as a number (80) or a range (50-100)"
-        )
-    low = float(match[1])
-    high = float(match[2]) if match[2] else low
-    if high < low:
-        raise CommandError(f"--rps {text!r} is reversed; write it low-high, e.g. {high:g}-{low:g}")
-    return low, high
-
-
-def _options(rest: list[str]) -> tuple[list[str], dict[str, list[str]]]:
-    positional: list[str] = []
-    options: dict[str, list[str]] = {}
-    words = iter(rest)
-    for word in words:
-        if not word.startswith("--"):
-            positional.append(word)
-            continue
-        flag, eq, value = word.partition("=")
-        flag = flag.lower()
-        if flag in _SWITCHES and not eq:
-            options.setdefault(flag, []).append("yes")
-        elif flag in _FLAGS_WITH_VALUE:
-            if not eq:
-                value = next(words, "")
-            if not value or value.startswith("--"):
-                raise CommandError(f"{flag} needs a value")
-            options.setdefault(flag, []).append(value)
-        else:
-            known = ", ".join((*_FLAGS_WITH_VALUE, *_SWITCHES))
-            raise CommandError(f"unknown option {flag}; the options are {known}")
-    return positional, options
-
-
-def _single(options: dict[str, list[str]], flag: str) -> str | None:
-    values = options.get(flag, [])
-    if len(values) > 1:
-        raise CommandError(f"{flag} given {len(values)} times; give it once")
-    return values[0] if values else None
-
-
 def _size(rest: list[str]) -> SizeRequest:
-    positional, options = _options(rest)
-    if len(positional) != 1:
-        raise CommandError(
-            "`size` takes one workload name, then options, e.g. `size items-api --rps 50-100`"
-        )
-    name = positional[0]
-    _check_name(name, "the workload name")
-    namespace = _single(options, "--namespace") or "default"
-    _check_name(namespace, "--namespace")
-    language = _single(options, "--language")
-    if language is not None and language.lower() not in LANGUAGES:
-        raise CommandError(
-            f"--language {language!r} is unknown; use one of: {', '.join(LANGUAGES)}"
-        )
-    kind = (_single(options, "--kind") or "http").lower()
-    if kind not in KINDS:
-        raise CommandError(f"--kind {kind!r} is unknown; use one of: {', '.join(KINDS)}")
-    rps = _single(options, "--rps")
-    if rps is None:
-        raise CommandError("--rps is required: expected requests per second, e.g. --rps 50-100")
-    low, high = parse_rps(rps)
-    similar = options.get("--similar", [])
-    for peer in similar:
-        _check_name(peer, "--similar")
-    framework = _single(options, "--framework")
-    cluster = _single(options, "--cluster")
-    if cluster is not None:
-        _check_name(cluster, "--cluster")
+    """``size NAME --flags`` through the same reader as plain language, strictly."""
     try:
-        return SizeRequest(
-            name=name,
-            namespace=namespace,
-            language=language.lower() if language else None,
-            framework=framework.lower() if framework else None,
-            kind=kind,
-            rps_low=low,
-            rps_high=high,
-            similar=tuple(similar),
-            critical="--critical" in options,
-            cluster=cluster,
+        positional, options = split_flags(rest)
+        draft = read_flags(options)
+    except FlagError as exc:
+        raise CommandError(str(exc)) from None
+    if draft.name is None:
+        if len(positional) != 1:
+            raise CommandError(
+                "`size` takes one workload name, then options, e.g. `size items-api --rps 50-100`"
+            )
+        if not is_label(positional[0]):
+            raise CommandError(name_problem("the workload name", positional[0]))
+        draft = draft.model_copy(update={"name": positional[0]})
+    elif positional:
+        raise CommandError(f"give the name once: {positional[0]!r} and --name {draft.name!r}")
+    if "load" in draft.missing():
+        raise CommandError(
+            "--rps is required: expected requests per second, e.g. --rps 50-100 "
+            "(a worker may give --messages 5-10 or --kind worker alone)"
         )
+    try:
+        return SizeRequest.model_validate(draft.model_dump(exclude={"problems"}, exclude_none=True))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "the request"
-        raise CommandError(f"{field}: {error['msg']}") from None
+        raise CommandError(request_error(exc, flags=True)) from None
 
 
 def _proposal_id(text: str) -> str:
@@ -235,8 +167,5 @@ def _proposal_id(text: str) -> str:
 
 
 def _check_name(name: str, what: str) -> None:
-    if not is_dns1123(name):
-        raise CommandError(
-            f"{what} {name!r} is not a valid Kubernetes name: use 1-63 lower-case letters, "
-            "digits and '-', starting and ending with a letter or digit"
-        )
+    if not is_label(name):
+        raise CommandError(name_problem(what, name))

@@ -7,6 +7,7 @@ Nothing here decides anything: authorisation, freshness and exactly-once live in
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -59,6 +60,7 @@ class Listeners:
         app.action(blocks.EDIT)(self.on_edit)
         app.action(wording.RETRY)(self.on_retry)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
+        app.action(re.compile(rf"^{blocks.CHOOSE}-\d+$"))(self.on_choose)
         app.action(blocks.FIT)(self.on_fit)
         app.action(blocks.VIEW_MANIFEST)(self.on_view_manifest)
         app.action(blocks.VIEW_PLAN)(self.on_view_plan)
@@ -257,6 +259,24 @@ class Listeners:
             self._command(payload, work.id)
         else:
             self._converse(payload, work.id)
+
+    def on_choose(self, ack: Ack, body: Body) -> None:
+        """A button answering Sizer's "which one did you mean?": the choice, as if typed."""
+        ack()
+        action = body["actions"][0]
+        message = body.get("message", {})
+        channel = body.get("channel", {}).get("id") or body["container"]["channel_id"]
+        thread_ts = message.get("thread_ts") or message.get("ts")
+        self._converse(
+            {
+                "user": body["user"]["id"],
+                "channel": channel,
+                "ts": thread_ts,
+                "thread_ts": thread_ts,
+                "text": str(action.get("value", ""))[:80],
+            },
+            None,  # a click is not an Events API delivery: nothing to resume
+        )
 
     def on_home(self, event: Body, client: WebClient) -> None:
         if event.get("tab", "home") != "home":

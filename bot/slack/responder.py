@@ -45,6 +45,15 @@ class Reply:
     image_name: str = "chart.png"
 
 
+def why_chart(service: ProposalService, proposal: Proposal) -> bytes | None:
+    """The usage chart that goes with every "why" answer, or None if it cannot be drawn."""
+    try:
+        return usage_chart(proposal, service.peers_of(proposal), service.live_profile(proposal))
+    except Exception:  # a chart is a nicety; the reasons must still be answered
+        log.exception("chart failed for %s", proposal.id)
+        return None
+
+
 class Responder(Protocol):
     def respond(
         self, text: str, user: str, channel: str, thread_ts: str, progress: Progress
@@ -89,19 +98,10 @@ class GrammarResponder:
             )
         if isinstance(command, WhyCommand):
             answer = service.why(command.target)
-            try:
-                image = usage_chart(
-                    answer.proposal,
-                    service.peers_of(answer.proposal),
-                    service.live_profile(answer.proposal),
-                )
-            except Exception:  # a chart is a nicety; the reasons must still be answered
-                log.exception("chart failed for %s", answer.proposal.id)
-                image = None
             return Reply(
                 text=blocks.why_text(answer),
-                blocks=blocks.why_blocks(answer),
-                image=image,
+                blocks=blocks.why_blocks(answer, detail=command.detail),
+                image=why_chart(service, answer.proposal),
                 image_name=f"why-{answer.proposal.workload}.png",
             )
         if isinstance(command, StatusCommand):

@@ -29,12 +29,14 @@ class FakeProposals:
     policy: Policy = field(default_factory=Policy)
     stored: dict[str, ProposalView] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    requests: list[SizeRequest] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(0xA0))
 
     def size(
         self, request: SizeRequest, requester: str, channel: str, thread_ts: str
     ) -> ProposalView:
         self.calls.append(f"size {request.name}")
+        self.requests.append(request)
         rec = propose(request, bundled(), self.policy)
         view = ProposalView(
             id=f"p-{next(self._ids):08x}",
@@ -126,6 +128,7 @@ class FakeCluster:
                 cpu_request=0.25,
                 memory_request=256 * 2**20,
                 annotations=self.annotations,
+                image="ghcr.io/acme/image-resizer:3.2",
             )
         ]
 

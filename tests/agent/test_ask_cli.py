@@ -38,8 +38,17 @@ def test_offline_sizing_with_a_clarifying_question(capsys: pytest.CaptureFixture
     out = capsys.readouterr()
     assert "requests per second" in out.out and "proposals are sized but not stored" in out.err
     assert main(["ask", "--thread", "t1", "~80 rps"]) == 0
+    assert "Which container image should `items-api` run?" in capsys.readouterr().out
+    assert main(["ask", "--thread", "t1", "ghcr.io/acme/items-api:1.4.2"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("Sized `items-api`: 2 replicas") and "Not stored" in text
+    assert "Similar Python services use about" in text
+    # Follow-ups offline, against the request of this thread
+    assert main(["ask", "--thread", "t1", "why so much memory?"]) == 0
+    why = capsys.readouterr().out
+    assert "we reserve" in why and "allow up to" in why
+    assert main(["ask", "--thread", "t1", "actually make that 180 rps"]) == 0
+    assert "Sized `items-api`" in capsys.readouterr().out
 
 
 def test_llm_path_and_fallback(

@@ -147,7 +147,10 @@ def test_endpoint_down_says_so(llm: OpenAIEmulator) -> None:
 
 def test_endpoint_down_falls_back_to_the_planner(llm: OpenAIEmulator, memory: ThreadMemory) -> None:
     answer = agent(llm, memory, fallback=True, base_url=_dead_url()).respond(
-        "size `items-api` at 50-100 rps like `emailservice`", "U", "C", "7"
+        "size `items-api` at 50-100 rps like `emailservice`, image ghcr.io/acme/items-api:1.0",
+        "U",
+        "C",
+        "7",
     )
     assert answer.via == "fallback" and answer.new_card is not None
     assert "built-in planner answered instead" in answer.text

@@ -7,7 +7,7 @@ from tests.agent.doubles import FakeProposals, capabilities
 
 SIZE = (
     "<@U0SIZER> size a new FastAPI service `items-api`, Python 3.10, 50–100 req/s, "
-    "similar to `emailservice`"
+    "similar to `emailservice`, image ghcr.io/acme/items-api:1.4.2"
 )
 
 
@@ -19,7 +19,8 @@ def planner(memory: ThreadMemory) -> tuple[Planner, FakeProposals]:
 def test_size_creates_a_card_with_numbers_from_the_tool(memory: ThreadMemory) -> None:
     bot, proposals = planner(memory)
     answer = bot.respond(SIZE, "U1", "C1", "1.0")
-    assert answer.new_card is not None and answer.tool_calls == ("submit_proposal",)
+    assert answer.new_card is not None
+    assert answer.tool_calls == ("match_service", "submit_proposal")
     view = proposals.stored[answer.new_card]
     assert f"{view.replicas} replicas" in answer.text
     assert view.cpu_request in answer.text and view.memory_request in answer.text
@@ -34,9 +35,12 @@ def test_follow_ups_use_the_thread(memory: ThreadMemory) -> None:
     assert edited.changed == card and proposals.stored[card].replicas == 4
     assert "revision 2" in edited.text
     why = bot.respond("why so much memory?", "U2", "C1", "2.0")
-    assert "memory_request" in why.text and "cpu_request" not in why.text
+    assert "services use about" in why.text and "we reserve" in why.text
+    assert "of CPU" not in why.text
     again = bot.respond("why is memory so high", "U2", "C1", "2.0")
-    assert card in again.text and "memory_limit" in again.text
+    assert card in again.text and "allow up to" in again.text
+    detail = bot.respond("why in detail", "U2", "C1", "2.0")
+    assert "memory_limit:" in detail.text and "split-conformal" in detail.text
     status = bot.respond("status", "U1", "C1", "2.0")
     assert card in status.text and "proposed" in status.text
     # another thread knows nothing of it
@@ -47,9 +51,10 @@ def test_follow_ups_use_the_thread(memory: ThreadMemory) -> None:
 def test_clarifying_question_then_answer(memory: ThreadMemory) -> None:
     bot, proposals = planner(memory)
     asked = bot.respond("size a FastAPI service `items-api` like `emailservice`", "U1", "C", "4")
-    assert asked.tool_calls == () and asked.text.endswith("`50-100 rps`.")
-    assert "requests per second" in asked.text
-    done = bot.respond("about 80 rps", "U1", "C", "4")
+    assert asked.tool_calls == () and "requests per second" in asked.text
+    image = bot.respond("about 80 rps", "U1", "C", "4")
+    assert "Which container image" in image.text and image.new_card is None
+    done = bot.respond("ghcr.io/acme/items-api:2.0", "U1", "C", "4")
     assert done.new_card is not None
     assert proposals.calls == ["size items-api"]
 

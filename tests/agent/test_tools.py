@@ -81,7 +81,7 @@ def test_similar_and_recommend_use_the_catalog() -> None:
     similar = tools.call("find_similar", {"like": "emailservice", "limit": 3}, turn())
     assert similar.status == "ok" and similar.data[0]["service"] == "emailservice"
     rec = tools.call("recommend", {"name": "items-api", "rps_low": 50, "rps_high": 100}, turn())
-    assert rec.status == "ok" and rec.data["stored"] is False and rec.data["replicas"] >= 2
+    assert rec.status == "ok" and rec.data.stored is False and rec.data.replicas >= 2
 
 
 def test_annotations_are_fenced() -> None:
@@ -107,9 +107,9 @@ def test_submit_and_edit_need_approval() -> None:
     tools = Toolset(caps)
     t = turn()
     made = tools.call("submit_proposal", {"name": "items-api", "rps_low": 50, "rps_high": 100}, t)
-    assert made.status == "approval_required" and t.new_card == made.data["proposal_id"]
+    assert made.status == "approval_required" and t.new_card == made.data.proposal_id
     edited = tools.call("edit_proposal", {"proposal_id": t.new_card, "replicas": 4}, t)
-    assert edited.status == "approval_required" and edited.data["replicas"] == 4
+    assert edited.status == "approval_required" and edited.data.replicas == 4
     assert t.changed == t.new_card
     refused = tools.call("edit_proposal", {"proposal_id": t.new_card, "replicas": 60}, t)
     assert refused.status == "error"
@@ -121,7 +121,7 @@ def test_fit_of_a_stored_proposal() -> None:
     tools = Toolset(capabilities())
     t = turn()
     made = tools.call("submit_proposal", {"name": "items-api", "rps_low": 50, "rps_high": 100}, t)
-    fit = tools.call("check_fit", {"proposal_id": made.data["proposal_id"]}, t)
+    fit = tools.call("check_fit", {"proposal_id": made.data.proposal_id}, t)
     assert fit.status == "ok" and fit.data["fits"] is True
     vague = tools.call("check_fit", {"replicas": 2}, t)
     assert vague.status == "error" and "proposal_id" in (vague.error or "")

@@ -50,7 +50,11 @@ def test_slack_reply_carries_the_card(rp: tuple[redis_lib.Redis, str]) -> None:
     caps = Capabilities(catalog=bundled, policy=Policy(), proposals=ServiceProposals(service))
     responder = AgentResponder(Planner(Toolset(caps)), service)
     reply = responder.respond(
-        "size `items-api` in namespace team-a, 50-100 rps", "UREQUESTER", "C1", "1.0", print
+        "size `items-api` in namespace team-a, 50-100 rps, image ghcr.io/acme/items-api:1.0",
+        "UREQUESTER",
+        "C1",
+        "1.0",
+        print,
     )
     assert reply.new_card is not None and reply.blocks is not None
     # The card is the whole message: nothing above it restates its numbers.
@@ -75,5 +79,7 @@ def test_responder_from_settings(
     assert isinstance(responder._agent, PlannerType)  # no LLM configured
     first = responder.respond("size `items-api` in namespace team-a", "U", "C", "1.0", print)
     assert "requests per second" in first.text
-    second = responder.respond("50-100 rps", "UREQUESTER", "C", "1.0", print)
+    asked = responder.respond("50-100 rps", "UREQUESTER", "C", "1.0", print)
+    assert "Which container image" in asked.text
+    second = responder.respond("no image yet", "UREQUESTER", "C", "1.0", print)
     assert second.new_card is not None and second.new_card.workload == "items-api"

@@ -59,7 +59,7 @@ class RecordingExecutor:
             self.prepared.append(request)
         manifest = (
             f"kind: Deployment\nmetadata: {{name: {request.workload}, namespace: "
-            f"{request.namespace}}}\nreplicas: {request.replicas}\n"
+            f"{request.namespace}}}\nimage: {request.image or ''}\nreplicas: {request.replicas}\n"
             f"cpu: {request.cpu_request}/{request.cpu_limit}\n"
             f"memory: {request.memory_request}/{request.memory_limit}\n"
         )

@@ -5,6 +5,7 @@ pipeline on the Kubernetes emulator, the Terraform engine and ansible-runner."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -27,6 +28,9 @@ def service(settings: Settings, kube: KubeApi) -> Iterator[ProposalService]:
         yield make_service(client, prefix, make_executor(settings, kube))  # type: ignore[arg-type]
 
 
+TEST_IMAGE = os.environ.get("SIZER_TEST_IMAGE", "nginxinc/nginx-unprivileged:1.27-alpine")
+
+
 def size(service: ProposalService) -> str:
     request = SizeRequest(
         name="items-api",
@@ -36,6 +40,7 @@ def size(service: ProposalService) -> str:
         rps_low=50,
         rps_high=100,
         similar=("emailservice",),
+        image=TEST_IMAGE,
     )
     return service.size(request, "UREQUESTER", "C1", "1.0").id
 

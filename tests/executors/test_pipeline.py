@@ -292,3 +292,17 @@ def test_a_lost_lease_stops_the_apply_before_the_next_step(
     assert "stopped before terraform" in (result.error or "")
     assert "nothing had been changed yet" in (result.error or "")
     assert not emulator.objects
+
+
+@pytest.mark.parametrize("image", [None, "registry.local/placeholder:latest"])
+def test_a_proposal_without_a_real_image_is_never_applied(
+    settings: Settings, kube: KubeApi, emulator: KubeEmulator, image: str | None
+) -> None:
+    executor = make_executor(settings, kube)
+    change = executor.prepare(proposal(image=image))
+
+    result, _ = approve(executor, change)
+
+    assert result.failed_step == "render" and result.error
+    assert "image" in result.error
+    assert not [r for r in emulator.requests if r[0] == "PATCH"]

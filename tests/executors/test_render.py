@@ -124,3 +124,21 @@ def test_schema_violations_name_the_object_and_the_field() -> None:
         load_manifest(yaml.safe_dump_all([{"kind": "Deployment"}]))
     with pytest.raises(StepFailed, match=r"does not support|Couldn't find schema"):
         validate_object({**deployment, "apiVersion": "apps/v1beta9"}, "1.31")
+
+
+def test_image_port_and_probe_path_are_rendered_and_valid(
+    renderer: AnsibleRenderer, settings: Settings
+) -> None:
+    manifest = renderer.render(
+        proposal(image="ghcr.io/acme/items-api:1.4.2", port=8000, probe_path="/healthz"), print
+    )
+    deployment = validate_manifest(manifest, settings.executor.kubernetes_version)[0]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "ghcr.io/acme/items-api:1.4.2"
+    assert container["ports"] == [{"name": "http", "containerPort": 8000}]
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    default = validate_manifest(
+        renderer.render(proposal(), print), settings.executor.kubernetes_version
+    )
+    probe = default[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["tcpSocket"] == {"port": "http"} and "httpGet" not in probe

@@ -29,7 +29,8 @@ from tools.sizing.quantities import parse_cpu, parse_memory
 
 ASK = (
     "size items-api --language python --framework fastapi --rps 50-100 "
-    f"--similar recommendationservice --namespace {NAMESPACE}"
+    f"--similar recommendationservice --namespace {NAMESPACE} "
+    "--image nginxinc/nginx-unprivileged:1.27-alpine"
 )
 THREAD = "1700000000.000001"
 

@@ -30,7 +30,10 @@ __all__ = ["terraform_bin"]
 
 THREAD = "1700000000.000007"
 ACCESS = "namespaces:\n  lab:\n    approvers: {users: [UAPPROVER]}\n"
-ASK = "size orders --language python --framework flask --rps 10-30 --namespace lab"
+ASK = (
+    "size orders --language python --framework flask --rps 10-30 --namespace lab "
+    "--image nginxinc/nginx-unprivileged:1.27-alpine"
+)
 
 
 @pytest.fixture

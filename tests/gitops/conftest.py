@@ -134,6 +134,7 @@ def prepare_request(**more: object) -> PrepareRequest:
         "memory_request": "256Mi",
         "memory_limit": "512Mi",
         "cluster": "prod",
+        "image": "ghcr.io/acme/items-api:1.4.2",
     }
     values.update(more)
     return PrepareRequest.model_validate(values)

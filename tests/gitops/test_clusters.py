@@ -126,6 +126,7 @@ def _ask(cluster: str | None) -> SizeRequest:
         rps_high=40,
         similar=("recommendationservice",),
         cluster=cluster,
+        image="nginxinc/nginx-unprivileged:1.27-alpine",
     )
 
 

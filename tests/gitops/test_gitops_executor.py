@@ -241,3 +241,16 @@ def test_the_size_command_names_its_cluster() -> None:
     assert isinstance(parsed, SizeCommand) and parsed.request.cluster == "east"
     with pytest.raises(CommandError, match="--cluster 'East_1' is not a valid Kubernetes name"):
         parse("size items-api --rps 10-20 --cluster East_1")
+
+
+def test_a_proposal_without_an_image_is_never_pushed(
+    remote: Remote, provider: ProviderEmulator, tmp_path: Path
+) -> None:
+    executor = make_gitops(remote, tmp_path, provider)
+    change = executor.prepare(prepare_request(image=None))
+
+    result = executor.apply(apply_request(change), _quiet)
+
+    assert not result.ok and result.failed_step == "render"
+    assert result.error is not None and "no container image" in result.error
+    assert remote.branches() == ["main"]

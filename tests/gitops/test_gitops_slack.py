@@ -25,7 +25,10 @@ from tests.gitops.conftest import PROJECT, TOKEN, Remote, make_gitops
 from tests.slack.conftest import ACCESS_YAML, SECRET, settings_for
 from tests.slack.scenario import card_update, eventually, posted_card, text_of
 
-ASK = "size items-api --language python --rps 50-100 --namespace team-a"
+ASK = (
+    "size items-api --language python --rps 50-100 --namespace team-a "
+    "--image ghcr.io/acme/items-api:1.4.2"
+)
 THREAD = "1700000000.000001"
 S = ProposalState
 

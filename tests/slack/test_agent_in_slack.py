@@ -39,7 +39,7 @@ def test_free_text_request_becomes_a_card_and_a_follow_up_edits_it(
         )
         ask = (
             "<@UBOT> can you size `items-api` in namespace team-a? a FastAPI service doing "
-            "~80 rps, similar to recommendationservice"
+            "~80 rps, similar to recommendationservice, image ghcr.io/acme/items-api:1.4.2"
         )
         response = sender.event(sr.event_callback(sr.mention(ask, "UREQUESTER", ts=THREAD)))
         assert response.status == 200 and response.seconds < 3

@@ -132,7 +132,7 @@ def test_huge_content_is_clipped_to_slack_limits() -> None:
     p = _proposal(reasons=200, manifest_lines=500, text="y" * 5000, revisions=3)
     card = blocks.proposal_card(p)
     assert validate_blocks(card, 50) == []
-    why = blocks.why_blocks(WhyAnswer(p, applied=False))
+    why = blocks.why_blocks(WhyAnswer(p, applied=False), detail=True)
     assert len(why) == 50 and validate_blocks(why, 50) == []
     assert "more not shown" in str(why[-1])
     assert len(blocks.card_text(p)) <= 3000

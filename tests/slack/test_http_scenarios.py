@@ -413,7 +413,9 @@ def test_why_answers_from_stored_reasons_with_a_chart(start_bot: StartBot) -> No
     _, ref, ts = posted_card(bot.emulator, "items-api")
     _click(bot, "sizer_approve", ref.encode(), "UAPPROVER", ts)
     card_update(bot.emulator, ts, "Applied")
-    bot.sender.event(sr.event_callback(sr.mention("why items-api", "UOTHER", ts="1700000009.1")))
+    bot.sender.event(
+        sr.event_callback(sr.mention("why items-api --detail", "UOTHER", ts="1700000009.1"))
+    )
     answer = bot.emulator.wait_for(
         "chat.postMessage", lambda c: "Why `team-a/items-api`" in text_of(c)
     )
