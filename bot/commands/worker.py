@@ -15,13 +15,20 @@ from typing import TYPE_CHECKING
 from bot.cli import UsageError
 
 if TYPE_CHECKING:
+    from bot.observability.probes import ProbeServer
     from bot.settings import Settings
+    from bot.wiring import Components
 
 NAME = "worker"
 HELP = "run the scheduled checks, the OOM watch and the peer refresh (rq scheduler and workers)"
 
 
 def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="0.0.0.0",
+        help="address of /healthz, /readyz, /metrics (SIZER_HEALTH_PORT)",
+    )
     parser.add_argument(
         "--workers", type=int, help="check workers in this process (default SIZER_CHECK_WORKERS)"
     )
@@ -48,14 +55,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             worker.work(burst=True, with_scheduler=True)
             return 0
         runner = parts.check_runner(max(args.workers or settings.feedback.workers, 1))
+        probes = _probe_server(settings, parts, args.host)
     except StartupError as exc:
         raise UsageError(str(exc)) from None
     runner.start()
+    probes.start()
+    logging.getLogger(__name__).info(
+        "serving /healthz, /readyz, /metrics on %s:%d", args.host, probes.port
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         runner.stop()
+        probes.shutdown()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.pause()
     return 0
+
+
+def _probe_server(settings: Settings, parts: Components, host: str) -> ProbeServer:
+    """The same health endpoints as ``sizer serve``, so the worker's pods can be probed."""
+    from bot.observability.probes import Probes, ProbeServer
+    from bot.observability.readiness import Readiness
+    from bot.wiring import StartupError
+
+    port = settings.runtime.health_port
+    try:
+        return ProbeServer(Probes(Readiness.from_settings(settings, parts.redis)), host, port)
+    except OSError as exc:
+        raise StartupError(f"SIZER_HEALTH_PORT {port} on {host}: {exc.strerror}") from None

@@ -108,7 +108,10 @@ def test_settings_are_real_and_credentials_are_secret_references() -> None:
         # Kubernetes puts the password into the URL; values never hold it.
         assert env["REDIS_URL"] == "rediss://:$(REDIS_PASSWORD)@redis.example:6380/0"
         assert "SLACK_APP_TOKEN" not in env  # HTTP mode
-    assert container(docs, "sizer-worker")["args"] == ["worker"]
+    worker = container(docs, "sizer-worker")
+    assert worker["args"] == ["worker"]
+    assert worker["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert worker["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container(docs, "sizer")["args"] == ["serve", "--http", "--port", "3000"]
     assert "StatefulSet/sizer-redis" not in by_kind(docs)
 

@@ -228,3 +228,53 @@ def test_a_busy_health_port_is_one_line_naming_the_setting(
         with pytest.raises(StartupError, match=rf"^SIZER_HEALTH_PORT {port} on 127.0.0.1: "):
             runtime.start("127.0.0.1", 0)
         runtime.stop()
+
+
+def test_sizer_worker_serves_the_health_endpoints_too(tmp_path: Path) -> None:
+    """The chart probes the worker's pods like the bot's: a real ``sizer worker`` process."""
+    import os
+    import secrets
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.emulators.kube_api import KubeEmulator
+
+    kube = KubeEmulator()
+    kube.add_node("hv-1", cpu="8", memory="32Gi")
+    kube.start()
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SIZER_", "SLACK_"))},
+        "KUBECONFIG": str(kube.write_kubeconfig(tmp_path / "kubeconfig")),
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_API_URL": "http://127.0.0.1:1/",
+        "SIZER_REDIS_PREFIX": f"test-worker-{secrets.token_hex(4)}:",
+        "SIZER_HEALTH_PORT": str(port),
+        "SIZER_WORK_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "worker", "--host", "127.0.0.1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline, status = time.monotonic() + 60, None
+        while status is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200, worker.poll()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            assert b"sizer_" in r.read()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        output = worker.communicate(timeout=30)[0].decode()
+        kube.stop()
+    assert worker.returncode == 0, output
+    assert "Traceback" not in output
