@@ -65,6 +65,7 @@ from tools.catalog import PeerCatalog
 from tools.propose import SizeRequest, propose
 from tools.sizing.coldstart import ColdStartSettings
 from tools.sizing.models import Policy, Reason, Recommendation
+from tools.sizing.outcomes import OutcomeCalibration
 from tools.sizing.profiles import PeerProfile
 from tools.sizing.quantities import (
     QuantityError,
@@ -236,8 +237,10 @@ class ProposalService:
         clusters: ClusterSet | None = None,
         cluster_catalog: Callable[[str], PeerCatalog] | None = None,
         on_applied: Callable[[Proposal], None] | None = None,
+        learned: Callable[[], OutcomeCalibration] | None = None,
     ) -> None:
         self._store = store
+        self._learned = learned
         self._clusters = clusters
         self._cluster_catalog = cluster_catalog
         self._locks = locks
@@ -254,6 +257,16 @@ class ProposalService:
         self._on_applied = on_applied
         self._prices = prices
         self._edit_claim_ttl_s = edit_claim_ttl_s
+
+    def _outcome_calibration(self) -> OutcomeCalibration | None:
+        """What verified outcomes teach cold start; sizing goes on without it if unreadable."""
+        if self._learned is None:
+            return None
+        try:
+            return self._learned()
+        except (RedisError, OSError, ValueError) as exc:
+            log.warning("sizing without learnt outcomes (%s)", exc)
+            return None
 
     def policy_for(self, namespace: str) -> Policy:
         """The sizing policy with the namespace's replica bound from the access file applied,
@@ -290,8 +303,9 @@ class ProposalService:
             raise ServiceError(f"cannot read the peer history: {exc}") from None
         progress(f"Sizing `{request.name}` against {len(catalog)} known services…")
         policy = self.policy_for(request.namespace)
+        learned = self._outcome_calibration()
         try:
-            rec = propose(request, catalog, policy, self._coldstart)
+            rec = propose(request, catalog, policy, self._coldstart, learned=learned)
             if policy is not self._policy and rec.replicas >= policy.max_replicas:
                 # What the load alone calls for, with no replica bound at all.
                 unbounded = self._policy.model_copy(update={"max_replicas": 1000})

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
+    from tools.propose import SizeRequest
+    from tools.sizing.outcomes import PeerPrediction
 
 __all__ = ["Components", "NoGroups", "StartupError", "connect_redis", "redacted"]
 
@@ -304,6 +306,7 @@ class Components:
             clusters=self.clusters,
             cluster_catalog=self.cluster_catalog,
             on_applied=self._schedule_checks if self.settings.feedback.enabled else None,
+            learned=self.outcomes.calibration if self.settings.feedback.enabled else None,
         )
 
     # -- checks after an apply ---------------------------------------------------------------
@@ -335,7 +338,13 @@ class Components:
     def outcomes(self) -> OutcomeStore:
         from bot.feedback.outcomes import OutcomeStore
 
-        return OutcomeStore(self.redis, self.settings.redis.prefix)
+        return OutcomeStore(self.redis, self.settings.redis.prefix, self._peer_prediction)
+
+    def _peer_prediction(self, request: SizeRequest) -> PeerPrediction | None:
+        """What the peers predicted for a request, kept with its outcome to learn from."""
+        from tools.propose import peer_prediction
+
+        return peer_prediction(request, self.catalog, self.settings.policy, self.settings.coldstart)
 
     @cached_property
     def check_scheduler(self) -> CheckScheduler:

@@ -21,6 +21,8 @@ from tools.sizing.models import (
     Recommendation,
     ServiceMeta,
 )
+from tools.sizing.outcomes import OutcomeCalibration, PeerPrediction
+from tools.sizing.profiles import PeerProfile
 
 
 class UnknownPeerError(ValueError):
@@ -125,22 +127,10 @@ def unknown_similar(request: SizeRequest, catalog: PeerCatalog) -> list[str]:
     return notes
 
 
-def propose(
-    request: SizeRequest,
-    catalog: PeerCatalog,
-    policy: Policy,
-    settings: coldstart.ColdStartSettings | None = None,
-    *,
-    strict: bool = False,
-) -> Recommendation:
-    """Replicas for the peak load, then the per-pod size for each pod's share of it.
-
-    A named similar service without history is left out and said so in the reasons, since
-    the rest of the request still sizes well from the other peers; ``strict`` refuses instead.
-    """
-    notes = unknown_similar(request, catalog)
-    if notes and strict:
-        raise UnknownPeerError("; ".join(notes))
+def _cold_start(
+    request: SizeRequest, catalog: PeerCatalog, policy: Policy
+) -> tuple[SizeRequest, coldstart.ColdStartInput, list[PeerProfile], replicas.ReplicaPlan]:
+    """The request with only known similar services, its cold-start input, peers and plan."""
     known = tuple(n for n in request.similar if catalog.get(n) is not None)
     request = request.model_copy(update={"similar": known})
     meta = request.meta()
@@ -161,13 +151,60 @@ def propose(
         replicas=plan.replicas,
         similar=request.similar,
     )
+    return request, target, peers, plan
+
+
+def peer_prediction(
+    request: SizeRequest,
+    catalog: PeerCatalog,
+    policy: Policy,
+    settings: coldstart.ColdStartSettings | None = None,
+) -> PeerPrediction:
+    """What the peers predict for this request before any correction: what an outcome is
+    later compared with, so the next cold start can learn from it."""
+    _, target, peers, _ = _cold_start(request, catalog, policy)
+    evidence = coldstart.peer_evidence(target, peers, settings or coldstart.ColdStartSettings())
+    return PeerPrediction(
+        cpu_cores=evidence.cpu_cores,
+        memory_p95_bytes=evidence.memory_p95,
+        memory_peak_bytes=evidence.memory_peak,
+        tier=evidence.group.tier,
+        peers=evidence.group.names,
+    )
+
+
+def propose(
+    request: SizeRequest,
+    catalog: PeerCatalog,
+    policy: Policy,
+    settings: coldstart.ColdStartSettings | None = None,
+    *,
+    strict: bool = False,
+    learned: OutcomeCalibration | None = None,
+) -> Recommendation:
+    """Replicas for the peak load, then the per-pod size for each pod's share of it.
+
+    A named similar service without history is left out and said so in the reasons, since
+    the rest of the request still sizes well from the other peers; ``strict`` refuses instead.
+    ``learned`` is what verified outcomes of earlier launches teach (per runtime and
+    namespace); the correction it makes is said in the reasons.
+    """
+    notes = unknown_similar(request, catalog)
+    if notes and strict:
+        raise UnknownPeerError("; ".join(notes))
+    request, target, peers, plan = _cold_start(request, catalog, policy)
     settings = settings or coldstart.ColdStartSettings()
     calibration = (
         catalog.peak_calibration(settings)
         if catalog.get(request.name) is None
         else coldstart.calibrate_peak(peers, settings)
     )
-    sized = coldstart.recommend(target, peers, policy, settings, calibration)
+    correction = learned.correction(target.meta, request.namespace) if learned is not None else None
+    sized = (
+        coldstart.recommend(target, peers, policy, settings, calibration, correction)
+        if correction is not None
+        else coldstart.recommend(target, peers, policy, settings, calibration)
+    )
     warnings = tuple(
         Reason(
             field="confidence",

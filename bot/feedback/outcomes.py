@@ -3,7 +3,9 @@
 Each applied proposal gets its prediction recorded once (the first revision's size, the peers
 and reasons behind it, and the request that was sized); each full check (24 h and daily) adds
 what the workload really used and the size that its own history says was right. These
-records are what calibration learns from and what :func:`finetune_examples` exports.
+records are what calibration learns from (:meth:`OutcomeStore.calibration`, which cold start
+applies to the next service of the same runtime or namespace) and what
+:func:`finetune_examples` exports.
 
 Keys (under the configured prefix)::
 
@@ -15,13 +17,21 @@ Keys (under the configured prefix)::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis import Redis
 
 from bot.approvals.models import Proposal, Sizing
+from tools.propose import SizeRequest
+from tools.sizing import outcomes as learning
 from tools.sizing.models import Reason
+from tools.sizing.quantities import parse_cpu, parse_memory
+
+log = logging.getLogger(__name__)
+# What the peers predicted for a proposal's request, before any correction (None: unknown).
+PeerEvidence = Callable[[SizeRequest], learning.PeerPrediction | None]
 
 __all__ = ["Outcome", "OutcomeStore", "Prediction", "Usage", "finetune_examples"]
 
@@ -46,6 +56,7 @@ class Prediction(BaseModel):
     peers: tuple[str, ...] = ()
     reasons: tuple[Reason, ...] = ()
     applied_at: float
+    peer_prediction: learning.PeerPrediction | None = None
 
 
 class Usage(BaseModel):
@@ -80,7 +91,8 @@ class Outcome(BaseModel):
 
 
 class OutcomeStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, evidence: PeerEvidence | None = None) -> None:
+        self._evidence = evidence
         self._redis = redis
         self._prefix = prefix
 
@@ -99,10 +111,24 @@ class OutcomeStore:
             peers=tuple(sorted({p for r in proposal.reasons for p in r.peers})),
             reasons=proposal.reasons,
             applied_at=at,
+            peer_prediction=self._peer_prediction(proposal),
         )
         self._redis.set(self._k("prediction", proposal.id), prediction.model_dump_json(), nx=True)
         found = self.prediction(proposal.id)
         return found if found is not None else prediction
+
+    def _peer_prediction(self, proposal: Proposal) -> learning.PeerPrediction | None:
+        if self._evidence is None:
+            return None
+        try:
+            return self._evidence(SizeRequest.model_validate(proposal.request))
+        except (ValidationError, ValueError) as exc:
+            log.info("no peer prediction kept for %s: %s", proposal.id, exc)
+            return None
+
+    def calibration(self) -> learning.OutcomeCalibration:
+        """What every verified outcome with its peers' prediction teaches cold start."""
+        return learning.calibrate(o for o in map(_learning_outcome, self.all()) if o is not None)
 
     def prediction(self, proposal_id: str) -> Prediction | None:
         raw = self._redis.get(self._k("prediction", proposal_id))
@@ -161,3 +187,35 @@ def finetune_examples(outcomes: Iterator[Outcome]) -> Iterator[dict[str, object]
                 {"role": "assistant", "content": json.dumps(answer, sort_keys=True)},
             ]
         }
+
+
+def _learning_outcome(outcome: Outcome) -> learning.Outcome | None:
+    """The engine's view of one verified outcome: prediction, proposal and real use, per pod."""
+    predicted = outcome.prediction
+    if predicted.peer_prediction is None:
+        return None
+    try:
+        request = SizeRequest.model_validate(predicted.inputs)
+    except ValidationError:
+        return None
+    sizing = predicted.sizing
+    return learning.Outcome(
+        service=predicted.workload,
+        namespace=predicted.namespace,
+        meta=request.meta(),
+        launched_at=int(predicted.applied_at),
+        predicted=predicted.peer_prediction,
+        proposed=learning.ProposedSize(
+            cpu_request_cores=parse_cpu(sizing.cpu_request),
+            cpu_limit_cores=parse_cpu(sizing.cpu_limit) if sizing.cpu_limit else None,
+            memory_request_bytes=parse_memory(sizing.memory_request),
+            memory_limit_bytes=parse_memory(sizing.memory_limit) if sizing.memory_limit else None,
+        ),
+        observed=learning.ObservedUsage(
+            cpu_p95_cores=outcome.used.cpu_p95,
+            memory_p95_bytes=outcome.used.mem_p95,
+            memory_max_bytes=outcome.used.mem_max,
+            hours=outcome.used.hours,
+            oom_events=outcome.used.oom_kills,
+        ),
+    )

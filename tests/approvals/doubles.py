@@ -7,7 +7,7 @@ import hashlib
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from bot.feedback.spec import job_namespace
 from bot.service import LiveUsage, ProposalService
 from tools.catalog import PeerCatalog, load_catalog
 from tools.sizing.models import Policy
+from tools.sizing.outcomes import OutcomeCalibration
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 _CATALOG = load_catalog()
@@ -175,6 +176,7 @@ def make_service(
     groups: Groups | None = None,
     lock_ttl_s: float = 5,
     live_usage: LiveUsage | None = None,
+    learned: Callable[[], OutcomeCalibration] | None = None,
 ) -> ProposalService:
     return ProposalService(
         store=ProposalStore(client, prefix),
@@ -187,4 +189,5 @@ def make_service(
         proposal_ttl_s=3600,
         clock=clock or time.time,
         live_usage=live_usage,
+        learned=learned,
     )

@@ -20,7 +20,10 @@ from tests.slack.conftest import Bot
 from tests.slack.scenario import eventually, posted_card, text_of
 
 S = ProposalState
-ASK = "size items-api --language python --framework fastapi --rps 50-100 --namespace team-a"
+ASK = (
+    "size items-api --language python --framework fastapi --rps 50-100 --namespace team-a "
+    "--image ghcr.io/acme/items-api:1.4.2"
+)
 THREAD = "1700000000.000001"
 
 

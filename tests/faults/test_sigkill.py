@@ -31,7 +31,7 @@ from tests.slack.scenario import card_update, eventually, posted_card, text_of
 S = ProposalState
 ASK = (
     "size items-api --language python --framework fastapi --rps 50-100 "
-    f"--similar recommendationservice --namespace {NAMESPACE}"
+    f"--similar recommendationservice --namespace {NAMESPACE} --image ghcr.io/acme/items-api:1.4.2"
 )
 THREAD = "1700000000.000001"
 PREFIX = "sizer:"
