@@ -101,9 +101,7 @@ def _summary(proposal: Proposal) -> Block:
         ("CPU per pod", f"{s.cpu_request} request · {_limit(s.cpu_limit)}"),
         ("Memory per pod", f"{s.memory_request} request · {_limit(s.memory_limit)}"),
     ]
-    image = _image(proposal)
-    if image:
-        pairs.append(("Image", f"`{clip(image, 200)}`"))
+    # The image, its port and readiness check have a line of their own below.
     word = f"{confidence_word(proposal.confidence)} ({proposal.confidence:.2f})"
     pairs.append(("Confidence", f"{word}" + (f"\n_{hint}_" if hint else "")))
     return fields(pairs)
@@ -329,10 +327,20 @@ def image_line(proposal: Proposal) -> str:
     return f"*Image* `{image}` · port {port} · readiness {check}"
 
 
+DOES_NOT_FIT_TITLE = ":no_entry: Does not fit: pick a size that does"
+
+
+def card_title(proposal: Proposal) -> str:
+    """The header: the state, or — when a waiting proposal cannot be approved — why not."""
+    if proposal.state == S.PROPOSED and proposal.current.change.preflight:
+        return DOES_NOT_FIT_TITLE
+    return STATE_TITLES[proposal.state]
+
+
 def proposal_card(proposal: Proposal) -> list[Block]:
     rev = proposal.current
     blocks: list[Block] = [
-        header(f"{STATE_TITLES[proposal.state]} · {proposal.workload}"),
+        header(f"{card_title(proposal)} · {proposal.workload}"),
         _summary(proposal),
         section(_footprint_text(proposal) + "\n" + image_line(proposal)),
     ]

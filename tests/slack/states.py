@@ -41,6 +41,7 @@ def _request(name: str) -> SizeRequest:
         rps_low=50,
         rps_high=400,
         similar=("emailservice",),
+        image=f"ghcr.io/acme/{name}:1.4.2",
     )
 
 
@@ -88,7 +89,12 @@ def card_states() -> dict[str, dict[str, Any]]:
 
         executor.fits_replicas = 3
         big = SizeRequest(
-            name="big-api", namespace="team-a", language="java", rps_low=5000, rps_high=5000
+            name="big-api",
+            namespace="team-a",
+            language="java",
+            rps_low=5000,
+            rps_high=5000,
+            image="ghcr.io/acme/big-api:2.0.0",
         )
         out["does-not-fit"] = card(service.size(big, "UREQUESTER", "C1", "5.0"))
         executor.fits_replicas = None

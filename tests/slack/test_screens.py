@@ -28,3 +28,10 @@ def test_every_state_is_valid_and_renders() -> None:
     assert "calls for 58 replicas" in misfit
     home = json.dumps(states["home"], ensure_ascii=False)
     assert "big-api" in home and "40 min ago" in home
+
+
+def test_a_card_that_cannot_be_approved_says_so_in_its_header() -> None:
+    states = card_states()
+    title = {n: states[n]["blocks"][0]["text"]["text"] for n in ("does-not-fit", "waiting")}
+    assert title["does-not-fit"].startswith(":no_entry: Does not fit")
+    assert title["waiting"].startswith(":hourglass_flowing_sand: Waiting for approval")
