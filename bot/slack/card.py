@@ -85,12 +85,6 @@ def _limit(value: str | None) -> str:
     return f"limit {value}" if value else "no limit"
 
 
-def _image(proposal: Proposal) -> str | None:
-    request = proposal.current.change.request
-    image = request.image if request is not None else proposal.request.get("image")
-    return str(image) if image and image != PLACEHOLDER_IMAGE else None
-
-
 def _summary(proposal: Proposal) -> Block:
     s = proposal.current.sizing
     hint = confidence_hint(proposal)
