@@ -133,6 +133,7 @@ def offline_commands(plain: Plain) -> None:
         "verify",
         "worker",
         "export-finetune",
+        "config-reference",
     ):
         plain.sizer(command, "--help")
     readme = plain.sizer(
@@ -172,6 +173,8 @@ def offline_commands(plain: Plain) -> None:
     plain.sizer("catalog", str(TRACE), "--out", str(plain.work / "catalog.json"))
     plain.sizer("audit")
     plain.sizer("export-finetune", str(plain.work / "outcomes.jsonl"))
+    plain.sizer("config-reference", "--check", str(ROOT / "README.md"))
+    plain.sizer("backtest", str(TRACE), "--mode", "loop", "--check-every", "6h", "--quiet")
 
 
 def verify_against_prometheus(plain: Plain) -> None:

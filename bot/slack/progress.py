@@ -29,7 +29,7 @@ __all__ = ["MIN_UPDATE_INTERVAL_S", "StepBoard", "ThreadProgress"]
 
 log = logging.getLogger(__name__)
 MIN_UPDATE_INTERVAL_S = 1.0
-_STEP_LINE = re.compile(r"^(?P<name>[a-z][a-z-]*): (?P<rest>.*)$", re.DOTALL)
+_STEP_LINE = re.compile(r"(?P<name>[a-z][a-z-]*): (?P<rest>.*)\Z", re.DOTALL)
 _MARK = {"running": ":hourglass_flowing_sand:", "ok": ":white_check_mark:", "failed": ":x:"}
 
 

@@ -106,7 +106,7 @@ def test_fuzzed_edit_form_never_fails_and_refusals_change_nothing(
     start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot, proposal_id = _bot_with_card(start_bot)
-    store = bot.runtime.service.store
+    service = bot.runtime.service
     seen: dict[str, int] = {"refused": 0, "accepted": 0}
 
     @settings(
@@ -116,17 +116,17 @@ def test_fuzzed_edit_form_never_fails_and_refusals_change_nothing(
     )
     @given(st.fixed_dictionaries({f: _FIELD for f in EDIT_FIELDS}))
     def check(values: dict[str, str]) -> None:
-        before = store.get(proposal_id)
+        before = service.find(proposal_id)
         assert before is not None and before.state == ProposalState.PROPOSED
         response = _submit(bot, proposal_id, values)
         assert response.status == 200, response.body
         if response.body:
             _errors_in_modal(response)
-            assert store.get(proposal_id) == before
+            assert service.find(proposal_id) == before
             seen["refused"] += 1
         else:
             # Accepted: the revision is stored by the worker; wait so the next form is fresh.
-            eventually(lambda: store.get(proposal_id) != before)
+            eventually(lambda: service.find(proposal_id) != before)
             seen["accepted"] += 1
 
     with caplog.at_level(logging.ERROR):

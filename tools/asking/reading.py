@@ -263,7 +263,7 @@ _SIMILAR = re.compile(
     re.I,
 )
 _SIMILAR_END = re.compile(
-    r"[,;.!?()]|\s(?:and|or|but|in|at|with|doing|on|for|which|that)\s|$", re.I
+    r"[,;.!?()]|\s(?:and|or|but|in|at|with|doing|on|for|which|that)\s|\Z", re.I
 )
 _NAMESPACE = re.compile(
     r"(?:\bin\s+(?:the\s+)?(?:namespace|ns)\s+|\bnamespace\s*[:=]?\s*|\bns\s*[:=]\s*"
