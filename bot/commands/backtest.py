@@ -11,6 +11,7 @@ and predicts the rest. A malformed trace is reported as one line,
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
@@ -32,6 +33,7 @@ HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
 
 MAX_HISTORY_HOURS = 24 * 365 * 10
 TABLE_WIDTH = 160
+MAX_JOBS = 64
 LOOP = "loop"
 LEARNING = "learning"
 # Defaults of tools.backtest.loop.LoopSettings, restated so --help imports no engine.
@@ -60,6 +62,12 @@ def _hours(text: str) -> float:
     if not 0 < value <= MAX_HISTORY_HOURS:
         raise argparse.ArgumentTypeError(f"history hours must be in (0, {MAX_HISTORY_HOURS}]")
     return value
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"--jobs must be a whole number from 1 to {MAX_JOBS}")
+    return int(text)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -100,6 +108,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--recommenders",
         metavar="NAMES",
         help="comma-separated, e.g. sizer,vpa (default: all of the mode's recommenders)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="loop: services replayed in N processes at once (default: one per CPU)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -150,12 +165,20 @@ def _load(path: Path) -> Trace:
 
 def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | None) -> int:
     from tools.backtest import report
-    from tools.backtest.loop import LoopSettings, run_loop
+    from tools.backtest.loop import LoopSettings, loop_recommenders, run_loop
 
     trace = _load(args.trace_dir)
     loop = LoopSettings(check_every_s=args.check_every, tick_s=min(args.tick, args.check_every))
     started = time.perf_counter()
-    result = run_loop(trace, settings=loop, policy=settings.policy, only=only)
+    result = run_loop(
+        trace,
+        settings=loop,
+        policy=settings.policy,
+        only=only,
+        recommenders=loop_recommenders(settings.rightsize),
+        coldstart_settings=settings.coldstart,
+        jobs=args.jobs,
+    )
     result = result.model_copy(update={"seconds": round(time.perf_counter() - started, 2)})
     _write(result, args.json)
     _print(report.loop_table(result))
@@ -168,7 +191,7 @@ def _learning(args: argparse.Namespace, settings: Settings) -> int:
 
     trace = _load(args.trace_dir)
     try:
-        result = run_learning(trace, policy=settings.policy)
+        result = run_learning(trace, policy=settings.policy, coldstart_settings=settings.coldstart)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     _write(result, args.json)
@@ -191,6 +214,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
 
     from tools.backtest import report
+    from tools.backtest.recommenders import cold_start_recommenders, rightsize_recommenders
     from tools.backtest.runner import run_backtest
     from tools.traces import TraceError, load_trace
 
@@ -231,6 +255,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             history_hours=args.history_hours,
             only=only,
             policy=settings.policy,
+            rightsize_recommenders=rightsize_recommenders(settings.rightsize),
+            cold_start_recommenders=cold_start_recommenders(settings.coldstart),
             on_service=advance,
         )
     _write(result, args.json)

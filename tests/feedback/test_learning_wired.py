@@ -12,6 +12,7 @@ from bot.feedback.outcomes import Outcome, OutcomeStore, Prediction, Usage
 from tests.approvals.doubles import RecordingExecutor, catalog, make_service, redis_prefix
 from tools.propose import SizeRequest, peer_prediction
 from tools.sizing.models import Policy
+from tools.sizing.quantities import format_cpu, format_memory
 
 IMAGE = "ghcr.io/acme/svc:1.0"
 
@@ -42,7 +43,13 @@ def _launched(store: OutcomeStore, name: str, used_over_predicted: float, at: fl
         proposal_id=f"p-{abs(hash(name)) % 16**8:08x}",
         workload=name,
         namespace="team-a",
-        sizing=Sizing(replicas=2, cpu_request="50m", memory_request="64Mi", memory_limit="256Mi"),
+        # What cold start proposed: the peers' prediction, and a limit over their peak.
+        sizing=Sizing(
+            replicas=2,
+            cpu_request=format_cpu(predicted.cpu_cores),
+            memory_request=format_memory(predicted.memory_p95_bytes),
+            memory_limit=format_memory(predicted.memory_peak_bytes * 1.5),
+        ),
         inputs=request.model_dump(mode="json"),
         applied_at=at,
         peer_prediction=predicted,

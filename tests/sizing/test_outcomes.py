@@ -55,7 +55,7 @@ PY = ServiceMeta(name="new-py", language="python", framework="flask")
 
 def test_consistent_outcomes_move_the_factor_and_few_move_it_less() -> None:
     many = calibrate([outcome(f"s{i}", 1.6) for i in range(20)])
-    few = calibrate([outcome("s0", 1.6)])
+    few = calibrate([outcome(f"s{i}", 1.6) for i in range(2)])
     assert many.correction(PY).memory == pytest.approx(1.6, rel=0.15)
     assert 1.0 < few.correction(PY).memory < many.correction(PY).memory
     note = many.correction(PY).memory_notes[0]
@@ -117,3 +117,36 @@ def test_cold_start_applies_the_correction_and_says_so() -> None:
     reason = fixed.reason("memory_request")
     assert reason is not None and "python/flask services here used" in reason.text
     assert "corrected" in reason.text
+
+
+def test_a_single_outcome_makes_no_factor() -> None:
+    # Nothing to check it against: the factor must predict an outcome it was not learnt from.
+    one = calibrate([outcome("s0", 1.6)])
+    assert one.correction(PY).memory == 1.0
+    assert one.correction(PY).memory_notes == ()
+
+
+def test_a_factor_that_does_not_predict_held_out_outcomes_is_dropped() -> None:
+    # Errors that are each service's own (4x over, 4x under, ...) average to a factor that
+    # would bring no held-out size closer: it is not applied, whatever their mean.
+    scattered = [0.25, 4.0, 0.3, 3.5, 0.28, 5.0, 0.9]
+    learnt = calibrate([outcome(f"s{i}", r) for i, r in enumerate(scattered)])
+    assert learnt.correction(PY).memory == 1.0
+    shared = [1.5, 1.7, 1.6, 1.4, 1.8, 1.55, 1.65]
+    kept = calibrate([outcome(f"s{i}", r) for i, r in enumerate(shared)])
+    assert kept.correction(PY).memory > 1.3
+
+
+def test_the_held_out_check_judges_the_proposed_size_not_the_prediction() -> None:
+    # Used 1.5x the prediction, but cold start had already proposed 1.5x it: the sizes were
+    # right, and a factor would only make them too big.
+    def padded(name: str) -> Outcome:
+        o = outcome(name, 1.5)
+        return o.model_copy(
+            update={
+                "proposed": ProposedSize(cpu_request_cores=0.1, memory_request_bytes=int(150 * MiB))
+            }
+        )
+
+    learnt = calibrate([padded(f"s{i}") for i in range(8)])
+    assert learnt.correction(PY).memory == 1.0

@@ -103,10 +103,11 @@ def run_learning(
     *,
     policy: Policy | None = None,
     settings: CalibrationSettings | None = None,
+    coldstart_settings: coldstart.ColdStartSettings | None = None,
 ) -> LearningResult:
     """Calibrate on the first half of the trace's services by launch, predict the second."""
     policy = policy or Policy()
-    cold = coldstart.ColdStartSettings()
+    cold = coldstart_settings or coldstart.ColdStartSettings()
     profiles = {
         name: profile_from_history(usage, trace.services[name].meta)
         for name, usage in trace.usage.items()

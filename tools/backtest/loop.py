@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,7 +41,7 @@ from tools.sizing.baselines import autopilot_mw, krr_simple, vpa
 from tools.sizing.models import Policy, Recommendation, UsageHistory
 from tools.sizing.oom import OomRaiseSettings, raise_after_oom
 from tools.sizing.profiles import PeerProfile, profile_from_history
-from tools.sizing.rightsize import format_time
+from tools.sizing.rightsize import RightsizeSettings, format_time
 from tools.sizing.scoring import pooled_window_means, relative_slack
 from tools.traces import Trace
 
@@ -86,10 +88,35 @@ def _outside(value: float, bounds: vpa.Bounds) -> bool:
     return value < bounds.lower or (bounds.upper is not None and value > bounds.upper)
 
 
+class _LastEstimate:
+    """VPA's updater and recommender read the same estimate at a tick: it is made once.
+
+    Keyed on the history object itself (the replay hands out one object per instant) and
+    held by reference, so a new history can never be mistaken for the last one.
+    """
+
+    def __init__(self) -> None:
+        self._history: UsageHistory | None = None
+        self._estimate: vpa.VpaEstimate | None = None
+
+    def __call__(self, history: UsageHistory) -> vpa.VpaEstimate:
+        if history is not self._history or self._estimate is None:
+            self._estimate = vpa.estimate(history)
+            self._history = history
+        return self._estimate
+
+
+_vpa_estimate = _LastEstimate()
+
+
+def _vpa(history: UsageHistory, policy: Policy) -> Recommendation:
+    return vpa.recommend(history, policy, known=_vpa_estimate(history))
+
+
 def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
     """VPA's updater: evict when a request is outside the recommended [lower, upper] range."""
     try:
-        est = vpa.estimate(history)
+        est = _vpa_estimate(history)
     except ValueError:
         return False
     return _outside(current.cpu_request_cores * 1000, est.cpu_millicores) or _outside(
@@ -97,14 +124,24 @@ def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
     )
 
 
-LOOP: Mapping[str, LoopRecommender] = {
-    "sizer": LoopRecommender(rightsize.recommend, continuous=False, on_kill="raise"),
-    "vpa": LoopRecommender(
-        vpa.recommend, continuous=True, on_kill="recompute", admit=vpa_updater_admits
-    ),
-    "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
-    "autopilot-mw": LoopRecommender(autopilot_mw.recommend, continuous=True, on_kill="recompute"),
-}
+def loop_recommenders(
+    settings: RightsizeSettings | None = None,
+) -> Mapping[str, LoopRecommender]:
+    """Sizer (right-sizing with ``settings``) and the baselines, each run as in a cluster."""
+    sizer = partial(rightsize.recommend, settings=settings or RightsizeSettings())
+    return {
+        "sizer": LoopRecommender(sizer, continuous=False, on_kill="raise"),
+        "vpa": LoopRecommender(
+            _vpa, continuous=True, on_kill="recompute", admit=vpa_updater_admits
+        ),
+        "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
+        "autopilot-mw": LoopRecommender(
+            autopilot_mw.recommend, continuous=True, on_kill="recompute"
+        ),
+    }
+
+
+LOOP: Mapping[str, LoopRecommender] = loop_recommenders()
 
 
 class LoopServiceResult(BaseModel):
@@ -220,9 +257,16 @@ class _Replay:
         self.policy = policy
         self.start = usage.start
         self.end = usage.end
+        self._last: tuple[int, UsageHistory] | None = None
+        # The p95 of each scored period's 5-minute usage: the same for every recommender.
+        self._period_usage: dict[tuple[int, int], tuple[float, float] | None] = {}
 
     def history(self, now: int) -> UsageHistory:
-        return self.usage.between(max(self.start, now - self.settings.lookback_s), now)
+        """What a recommender reads at ``now``; one object per instant (see _LastEstimate)."""
+        if self._last is None or self._last[0] != now:
+            start = max(self.start, now - self.settings.lookback_s)
+            self._last = (now, self.usage.between(start, now))
+        return self._last[1]
 
     def _resize(self, how: LoopRecommender, now: int) -> Recommendation | None:
         try:
@@ -301,11 +345,9 @@ class _Replay:
 
     def period_slack(self, state: _Run, a: int, b: int) -> tuple[float | None, float | None]:
         """Slack of the time-weighted mean request in [a, b) against the p95 of its usage."""
-        part = self.usage.between(a, b)
-        cpu5 = pooled_window_means(part.pods, memory=False)
-        if len(cpu5) < MIN_PERIOD_WINDOWS:
+        used = self.period_usage(a, b)
+        if used is None:
             return None, None
-        mem5 = pooled_window_means(part.pods, memory=True)
         bounds = [(max(t, a), rec) for t, rec in state.changes if t < b]
         cpu = mem = 0.0
         for k, (t, rec) in enumerate(bounds):
@@ -314,10 +356,22 @@ class _Replay:
             cpu += rec.cpu_request_cores * span
             mem += rec.memory_request_bytes * span
         cpu, mem = cpu / (b - a), mem / (b - a)
-        return (
-            relative_slack(cpu, float(np.percentile(cpu5, 95))),
-            relative_slack(mem, float(np.percentile(mem5, 95))),
-        )
+        return relative_slack(cpu, used[0]), relative_slack(mem, used[1])
+
+    def period_usage(self, a: int, b: int) -> tuple[float, float] | None:
+        """p95 of the 5-minute CPU and memory usage in [a, b); None below an hour of windows."""
+        if (a, b) not in self._period_usage:
+            part = self.usage.between(a, b)
+            cpu5 = pooled_window_means(part.pods, memory=False)
+            if len(cpu5) < MIN_PERIOD_WINDOWS:
+                self._period_usage[a, b] = None
+            else:
+                mem5 = pooled_window_means(part.pods, memory=True)
+                self._period_usage[a, b] = (
+                    float(np.percentile(cpu5, 95)),
+                    float(np.percentile(mem5, 95)),
+                )
+        return self._period_usage[a, b]
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -361,7 +415,9 @@ def summarise_loop(services: Sequence[LoopService], name: str) -> LoopSummary:
     )
 
 
-def launch_sizes(trace: Trace, policy: Policy) -> dict[str, Recommendation | str]:
+def launch_sizes(
+    trace: Trace, policy: Policy, settings: coldstart.ColdStartSettings | None = None
+) -> dict[str, Recommendation | str]:
     """Each service's leave-one-out cold-start size (or why there is none)."""
     profiles: dict[str, PeerProfile] = {
         name: profile_from_history(usage, trace.services[name].meta)
@@ -381,8 +437,37 @@ def launch_sizes(trace: Trace, policy: Policy) -> dict[str, Recommendation | str
             rps_p95_per_pod=p95,
             replicas=max(usage.replicas(), 1),
         )
-        sizes[name] = coldstart.recommend(target, others, policy)
+        sizes[name] = coldstart.recommend(target, others, policy, settings)
     return sizes
+
+
+def replay_service(
+    name: str,
+    usage: UsageHistory,
+    size: Recommendation,
+    settings: LoopSettings,
+    policy: Policy,
+    recommenders: Mapping[str, LoopRecommender],
+) -> LoopService:
+    """One service replayed under each recommender, from the same launch size."""
+    replay = _Replay(usage, settings, policy)
+    first_check = replay.start + settings.check_every_s
+    runs = {
+        n: _score(replay, replay.run(how, size), first_check, settings.check_every_s)
+        for n, how in recommenders.items()
+    }
+    return LoopService(
+        service=name,
+        pods=usage.replicas(),
+        start=replay.start,
+        end=replay.end,
+        first_check=first_check,
+        recommenders=runs,
+    )
+
+
+def _replay_star(args: tuple[Any, ...]) -> LoopService:
+    return replay_service(*args)
 
 
 def run_loop(
@@ -393,8 +478,15 @@ def run_loop(
     only: Sequence[str] | None = None,
     recommenders: Mapping[str, LoopRecommender] = LOOP,
     on_service: Callable[[str], None] | None = None,
+    jobs: int = 1,
+    coldstart_settings: coldstart.ColdStartSettings | None = None,
 ) -> LoopResult:
-    """Replay every service of ``trace`` in a closed loop under each recommender."""
+    """Replay every service of ``trace`` in a closed loop under each recommender.
+
+    Services are independent, so ``jobs`` > 1 replays them in that many processes (the
+    recommenders must then be module-level functions); the result is the same and in the
+    same order whatever ``jobs`` is.
+    """
     s = settings or LoopSettings()
     policy = policy or Policy()
     names = tuple(only) if only is not None else tuple(recommenders)
@@ -404,31 +496,26 @@ def run_loop(
             f"unknown recommender(s) for loop: {', '.join(unknown)}; "
             f"choose from {', '.join(recommenders)}"
         )
-    services: list[LoopService] = []
+    chosen = {n: recommenders[n] for n in names}
     skipped: list[dict[str, str]] = []
-    for name, size in launch_sizes(trace, policy).items():
+    work: list[tuple[Any, ...]] = []
+    for name, size in launch_sizes(trace, policy, coldstart_settings).items():
         if isinstance(size, str):
             skipped.append({"service": name, "reason": size})
-            continue
-        usage = trace.usage[name]
-        replay = _Replay(usage, s, policy)
-        first_check = replay.start + s.check_every_s
-        runs = {
-            n: _score(replay, replay.run(recommenders[n], size), first_check, s.check_every_s)
-            for n in names
-        }
-        services.append(
-            LoopService(
-                service=name,
-                pods=usage.replicas(),
-                start=replay.start,
-                end=replay.end,
-                first_check=first_check,
-                recommenders=runs,
-            )
-        )
-        if on_service is not None:
-            on_service(name)
+        else:
+            work.append((name, trace.usage[name], size, s, policy, chosen))
+    services: list[LoopService] = []
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(work))) as pool:
+            for done in pool.map(_replay_star, work):
+                services.append(done)
+                if on_service is not None:
+                    on_service(done.service)
+    else:
+        for args in work:
+            services.append(_replay_star(args))
+            if on_service is not None:
+                on_service(services[-1].service)
     return LoopResult(
         trace=trace.name,
         settings=s,

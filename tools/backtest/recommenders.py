@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 
 from tools.sizing import coldstart, rightsize
 from tools.sizing.baselines import autopilot_mw, krr_simple, nearest_peer, static, vpa
-from tools.sizing.coldstart import ColdStartInput
+from tools.sizing.coldstart import ColdStartInput, ColdStartSettings
 from tools.sizing.models import Policy, Recommendation, UsageHistory
 from tools.sizing.profiles import PeerProfile
+from tools.sizing.rightsize import RightsizeSettings
 
 RightsizeRecommender = Callable[[UsageHistory, Policy], Recommendation]
 
@@ -44,8 +46,8 @@ def _static_rightsize(history: UsageHistory, policy: Policy) -> Recommendation:
     return static.recommend(history.service, history.replicas())
 
 
-def _sizer_cold_start(case: ColdStartCase) -> Recommendation:
-    return coldstart.recommend(case.target, case.peer_profiles, case.policy)
+def _sizer_cold_start(case: ColdStartCase, settings: ColdStartSettings) -> Recommendation:
+    return coldstart.recommend(case.target, case.peer_profiles, case.policy, settings)
 
 
 def _nearest_peer(case: ColdStartCase) -> Recommendation:
@@ -56,16 +58,29 @@ def _static_cold_start(case: ColdStartCase) -> Recommendation:
     return static.recommend(case.target.meta.name, case.target.replicas or 1)
 
 
-RIGHTSIZE: Mapping[str, RightsizeRecommender] = {
-    "sizer": rightsize.recommend,
-    "vpa": vpa.recommend,
-    "krr-simple": krr_simple.recommend,
-    "autopilot-mw": autopilot_mw.recommend,
-    "static": _static_rightsize,
-}
+def rightsize_recommenders(
+    settings: RightsizeSettings | None = None,
+) -> Mapping[str, RightsizeRecommender]:
+    """Sizer (with ``settings``, e.g. from ``SIZER_RIGHTSIZE__*``) and the baselines."""
+    return {
+        "sizer": partial(rightsize.recommend, settings=settings or RightsizeSettings()),
+        "vpa": vpa.recommend,
+        "krr-simple": krr_simple.recommend,
+        "autopilot-mw": autopilot_mw.recommend,
+        "static": _static_rightsize,
+    }
 
-COLD_START: Mapping[str, ColdStartRecommender] = {
-    "sizer": _sizer_cold_start,
-    "nearest-peer": _nearest_peer,
-    "static": _static_cold_start,
-}
+
+def cold_start_recommenders(
+    settings: ColdStartSettings | None = None,
+) -> Mapping[str, ColdStartRecommender]:
+    """Sizer (with ``settings``, e.g. from ``SIZER_COLDSTART__*``) and the baselines."""
+    return {
+        "sizer": partial(_sizer_cold_start, settings=settings or ColdStartSettings()),
+        "nearest-peer": _nearest_peer,
+        "static": _static_cold_start,
+    }
+
+
+RIGHTSIZE: Mapping[str, RightsizeRecommender] = rightsize_recommenders()
+COLD_START: Mapping[str, ColdStartRecommender] = cold_start_recommenders()

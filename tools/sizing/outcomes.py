@@ -14,6 +14,9 @@ per-namespace factors on the peers' prediction:
   (``factor_spread``), never below ``prior_outcomes``. Noisy metrics (CPU of a cold start)
   need many outcomes to move; consistent ones move quickly. Each ratio is first bounded to
   ×/÷ ``max_factor`` so one broken measurement cannot dominate, and so is the factor;
+- a factor is kept only if it predicts outcomes it was not learnt from: each outcome,
+  corrected by the factor learnt from the others in its group, must on the median come
+  closer than uncorrected (so one outcome never makes a factor);
 - the namespace factor is learnt on what the runtime factor leaves over, so the two
   multiply without counting the same error twice.
 
@@ -175,9 +178,22 @@ class Factor:
 
 @dataclass(frozen=True)
 class _Ratios:
+    """used / predicted per metric, and proposed / predicted (the margins cold start added)."""
+
     cpu: float | None
     memory: float | None
     peak: float | None
+    cpu_margin: float | None
+    memory_margin: float | None
+    peak_margin: float | None
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One outcome of one metric, on a log scale: used/predicted and proposed/predicted."""
+
+    error: float
+    margin: float
 
 
 def _ratio(used: float, predicted: float) -> float | None:
@@ -192,6 +208,11 @@ def _ratios(o: Outcome) -> _Ratios:
         cpu=_ratio(o.observed.cpu_p95_cores, o.predicted.cpu_cores),
         memory=_ratio(o.observed.memory_p95_bytes, o.predicted.memory_p95_bytes),
         peak=_ratio(o.observed.memory_max_bytes, o.predicted.memory_peak_bytes),
+        cpu_margin=_ratio(o.proposed.cpu_request_cores, o.predicted.cpu_cores),
+        memory_margin=_ratio(o.proposed.memory_request_bytes, o.predicted.memory_p95_bytes),
+        peak_margin=_ratio(
+            float(o.proposed.memory_limit_bytes or 0), o.predicted.memory_peak_bytes
+        ),
     )
 
 
@@ -276,23 +297,56 @@ class OutcomeCalibration:
 
 
 def _learn(
-    groups: dict[str, list[tuple[Metric, float]]], label: dict[str, str], s: CalibrationSettings
+    groups: dict[str, list[tuple[Metric, _Seen]]], label: dict[str, str], s: CalibrationSettings
 ) -> dict[str, dict[Metric, Factor]]:
     bound = math.log(s.max_factor)
-    per: dict[str, dict[Metric, list[float]]] = {}
+    per: dict[str, dict[Metric, list[_Seen]]] = {}
     for key, pairs in groups.items():
         per[key] = defaultdict(list)
-        for metric, log_ratio in pairs:
-            per[key][metric].append(min(max(log_ratio, -bound), bound))
+        for metric, seen in pairs:
+            per[key][metric].append(_Seen(min(max(seen.error, -bound), bound), seen.margin))
     tau2 = math.log(s.factor_spread) ** 2
     k = {
-        m: max(s.prior_outcomes, _noise([g[m] for g in per.values() if m in g]) / tau2)
+        m: max(
+            s.prior_outcomes,
+            _noise([[x.error for x in g[m]] for g in per.values() if m in g]) / tau2,
+        )
         for m in _METRICS
     }
     return {
-        key: {m: Factor(_shrunk(v, k[m], s), len(v), label[key]) for m, v in metrics.items()}
+        key: {
+            m: Factor(_shrunk([x.error for x in v], k[m], s), len(v), label[key])
+            for m, v in metrics.items()
+            if _holds_out(v, k[m], s)
+        }
         for key, metrics in per.items()
     }
+
+
+def _holds_out(seen: Sequence[_Seen], k: float, s: CalibrationSettings) -> bool:
+    """Whether a group's factor improves sizes it was not learnt from.
+
+    Each outcome's proposed size is corrected by the factor learnt from the group's other
+    outcomes; the factor is kept only if that brings the median size closer to what was
+    used than no correction does (|log(size / used)|, the replay's error). A bias the group
+    shares passes; errors that are each service's own (a CPU cold start off by 5× either
+    way) do not, and a single outcome never does.
+    """
+    if len(seen) < 2:
+        return False
+    logs = [x.error for x in seen]
+    uncorrected = float(np.median([abs(x.margin - x.error) for x in seen]))
+    held_out = [
+        abs(x.margin + math.log(_shrunk([*logs[:i], *logs[i + 1 :]], k, s)) - x.error)
+        for i, x in enumerate(seen)
+    ]
+    return float(np.median(held_out)) < uncorrected
+
+
+def _margin(r: _Ratios, metric: Metric) -> float:
+    """log(proposed / predicted) for ``metric``; 0 when nothing was proposed for it."""
+    value: float | None = getattr(r, f"{metric}_margin")
+    return math.log(value) if value is not None else 0.0
 
 
 def calibrate(
@@ -301,7 +355,7 @@ def calibrate(
     """Per-runtime factors, then per-namespace factors on what the runtime leaves over."""
     s = settings or CalibrationSettings()
     rows = [(o, _ratios(o)) for o in outcomes]
-    by_runtime: dict[str, list[tuple[Metric, float]]] = defaultdict(list)
+    by_runtime: dict[str, list[tuple[Metric, _Seen]]] = defaultdict(list)
     runtime_keys: dict[str, tuple[str, str]] = {}
     for o, r in rows:
         key = runtime_key(o.meta)
@@ -312,11 +366,11 @@ def calibrate(
         for metric in _METRICS:
             value = getattr(r, metric)
             if value is not None:
-                by_runtime[name].append((metric, math.log(value)))
+                by_runtime[name].append((metric, _Seen(math.log(value), _margin(r, metric))))
     runtime_labels = {name: _runtime_label(key) for name, key in runtime_keys.items()}
     runtime = _learn(by_runtime, runtime_labels, s)
 
-    by_namespace: dict[str, list[tuple[Metric, float]]] = defaultdict(list)
+    by_namespace: dict[str, list[tuple[Metric, _Seen]]] = defaultdict(list)
     for o, r in rows:
         if not o.namespace:
             continue
@@ -327,7 +381,10 @@ def calibrate(
             if value is None:
                 continue
             explained = learnt[metric].value if learnt and metric in learnt else 1.0
-            by_namespace[o.namespace].append((metric, math.log(value / explained)))
+            # What is left to explain; the proposed size corrected by the runtime factor
+            # keeps the same margin over the corrected prediction.
+            seen = _Seen(math.log(value / explained), _margin(r, metric))
+            by_namespace[o.namespace].append((metric, seen))
     namespace_labels = {ns: f"services in namespace {ns}" for ns in by_namespace}
     return OutcomeCalibration(
         settings=s,

@@ -59,17 +59,6 @@ class AutopilotSettings(BaseModel):
     cpu_limit: bool = Field(True, description="enforce the CPU recommendation as the limit")
 
 
-def weighted_percentile(values: FloatArray, weights: FloatArray, percentile: float) -> float:
-    """Smallest value whose cumulative weight reaches ``percentile`` % of the total weight."""
-    total = float(weights.sum())
-    if len(values) == 0 or total <= 0:
-        return 0.0
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    index = int(np.searchsorted(cumulative, percentile / 100 * total, side="left"))
-    return float(values[order][min(index, len(values) - 1)])
-
-
 def _decay(windows: IntArray, now: int, half_life_s: float) -> FloatArray:
     """2^(−age / half-life), age counted in whole 5-minute windows as in the paper."""
     return np.asarray(np.exp2(-((now - windows) * WINDOW_S) / half_life_s), dtype=np.float64)
@@ -79,30 +68,41 @@ def _evaluation_windows(windows: IntArray, stabilisation_s: int) -> IntArray:
     """The 5-minute windows at whose end a recommendation is made, within the last T_stable."""
     last = int(windows.max())
     span = max(stabilisation_s // WINDOW_S - 1, 0)
-    present = np.unique(windows)
-    return present[present >= last - span]
+    return np.unique(windows[windows >= last - span])
 
 
-def cpu_statistic(
-    cpu: FloatArray, windows: IntArray, now: int, settings: AutopilotSettings
-) -> float:
-    """S_pj of the load-adjusted, decayed CPU histogram made at the end of window ``now``."""
-    seen = windows <= now
-    values = cpu[seen]
-    weights = values * _decay(windows[seen], now, settings.cpu_half_life_hours * 3600)
-    return weighted_percentile(values, weights, settings.cpu_percentile)
+def decayed_percentiles(
+    values: FloatArray,
+    windows: IntArray,
+    at: IntArray,
+    half_life_s: float,
+    percentile: float,
+    *,
+    load_adjusted: bool,
+) -> list[float]:
+    """The weighted percentile at the end of each window in ``at``, sorting the values once.
 
-
-def memory_statistic(
-    memory: FloatArray, windows: IntArray, now: int, settings: AutopilotSettings
-) -> float:
-    """S_max (or S_pj) of the decayed memory histogram made at the end of window ``now``."""
-    seen = windows <= now
-    values = memory[seen]
-    if settings.memory_percentile is None:
-        return float(values.max()) if len(values) else 0.0
-    weights = _decay(windows[seen], now, settings.memory_half_life_hours * 3600)
-    return weighted_percentile(values, weights, settings.memory_percentile)
+    Each is the smallest value whose cumulative weight reaches ``percentile`` % of the total
+    weight of the samples seen by then; weights decay as 2^(−age / half-life), times the value
+    itself when ``load_adjusted``. Decay is exponential, so the weights seen at an earlier
+    window are the latest window's weights times one constant, and a percentile ignores
+    scale: every window can use the latest weights, masked to what it had seen.
+    """
+    if len(values) == 0:
+        return [0.0 for _ in at]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    ordered_windows = windows[order]
+    base = _decay(ordered_windows, int(at.max()), half_life_s)
+    if load_adjusted:
+        base = base * ordered
+    # One row per evaluation window: the weights it had seen, accumulated in value order.
+    cumulative = np.cumsum(np.where(ordered_windows[None, :] <= at[:, None], base, 0.0), axis=1)
+    totals = cumulative[:, -1]
+    # The first position whose cumulative weight reaches the share (searchsorted, row-wise).
+    reached = cumulative >= (percentile / 100 * totals)[:, None]
+    index = np.minimum(reached.argmax(axis=1), len(ordered) - 1)
+    return [float(ordered[i]) if t > 0 else 0.0 for i, t in zip(index, totals, strict=True)]
 
 
 def recommend(
@@ -121,8 +121,28 @@ def recommend(
     memory = history.concat("memory")
     margin = 1 + settings.safety_margin
     at = _evaluation_windows(windows, settings.stabilisation_window_s)
-    cpu_recs = [cpu_statistic(cpu, windows, int(now), settings) * margin for now in at]
-    mem_recs = [memory_statistic(memory, windows, int(now), settings) * margin for now in at]
+    cpu_stats = decayed_percentiles(
+        cpu,
+        windows,
+        at,
+        settings.cpu_half_life_hours * 3600,
+        settings.cpu_percentile,
+        load_adjusted=True,
+    )
+    if settings.memory_percentile is None:
+        seen = windows[None, :] <= at[:, None]
+        mem_stats = [float(v) for v in np.where(seen, memory[None, :], -np.inf).max(axis=1)]
+    else:
+        mem_stats = decayed_percentiles(
+            memory,
+            windows,
+            at,
+            settings.memory_half_life_hours * 3600,
+            settings.memory_percentile,
+            load_adjusted=False,
+        )
+    cpu_recs = [v * margin for v in cpu_stats]
+    mem_recs = [v * margin for v in mem_stats]
     cpu_stat, mem_stat = max(cpu_recs) / margin, max(mem_recs) / margin
     cpu_request = max(max(cpu_recs), policy.min_cpu_cores)
     # whole bytes, rounded up; round() first so 1e8 × 1.1 does not become 110000001

@@ -303,15 +303,21 @@ def estimate(history: UsageHistory, settings: VpaSettings | None = None) -> VpaE
 
 
 def recommend(
-    history: UsageHistory, policy: Policy, settings: VpaSettings | None = None
+    history: UsageHistory,
+    policy: Policy,
+    settings: VpaSettings | None = None,
+    *,
+    known: VpaEstimate | None = None,
 ) -> Recommendation:
     """VPA's target as request; limits keep the original limit/request ratio.
 
     ``policy`` is accepted for a uniform baseline signature; VPA applies its own minimums.
+    ``known`` is the :func:`estimate` of this very history when the caller already has it
+    (the replay's updater reads the same estimate first).
     """
     del policy
     settings = settings or VpaSettings()
-    est = estimate(history, settings)
+    est = known if known is not None else estimate(history, settings)
     cpu_est, mem_est, confidence = est.cpu_millicores, est.memory_bytes, est.confidence_days
 
     cpu_request = cpu_est.target / 1000
