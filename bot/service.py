@@ -91,7 +91,8 @@ BUNDLED_HISTORY = Reason(
     "TrainTicket), not from this cluster's workloads; with PROMETHEUS_URL set, peers come "
     "from the cluster.",
 )
-EDIT_FIELDS = ("replicas", "cpu_request", "cpu_limit", "memory_request", "memory_limit")
+# The edit form's fields, as the Slack modal shows them and its submission is read.
+EDIT_FIELDS = tuple(Sizing.model_fields)
 # ASCII digits only (str.isdigit takes "²"), and few enough that int() is cheap and bounded.
 _REPLICAS = re.compile(r"[0-9]{1,6}", re.ASCII)
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from bot.agent.answer import Agent
     from bot.agent.memory import ThreadMemory
     from bot.agent.ports import Cluster, History
-    from bot.agent.tools import Capabilities
+    from bot.agent.toolsets import Capabilities
     from bot.agent_adapter import AgentResponder
     from bot.approvals.models import Proposal
     from bot.clusters import ClusterSet
@@ -433,7 +433,7 @@ class Components:
 
     def capabilities(self, service: ProposalService | None) -> Capabilities:
         """What the agent may call: read, size, explain and — with a service — propose."""
-        from bot.agent.tools import Capabilities
+        from bot.agent.toolsets import Capabilities
         from bot.agent_adapter import ServiceProposals
 
         return Capabilities(

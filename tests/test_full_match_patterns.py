@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from bot.agent.tools import EditArgs, ProposalArgs, SimilarArgs, SizeArgs, TargetArgs, Toolset, Turn
+from bot.agent.toolsets import Toolset, Turn
+from bot.agent.toolsets.proposals import EditArgs, ProposalArgs, TargetArgs
+from bot.agent.toolsets.sizing import SimilarArgs, SizeArgs
 from bot.approvals.access import AccessError, load_access
 from bot.executors.ansible import AnsibleRenderer
 from bot.executors.errors import StepFailed

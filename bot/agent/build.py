@@ -6,7 +6,7 @@ from bot.agent.answer import Agent
 from bot.agent.llm import LlmAgent, chat_model
 from bot.agent.memory import ThreadMemory
 from bot.agent.planner import Planner
-from bot.agent.tools import Capabilities, Toolset
+from bot.agent.toolsets import Capabilities, Toolset
 from bot.settings import LLMSettings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -41,7 +41,7 @@ from bot.agent.llm_timer import LLMTimer
 from bot.agent.memory import ThreadMemory, ThreadState
 from bot.agent.planner import Planner, clean
 from bot.agent.prompt import SYSTEM_PROMPT
-from bot.agent.tools import AgentTool, Toolset, Turn
+from bot.agent.toolsets import AgentTool, Toolset, Turn
 from bot.observability.metrics import LLM_ERRORS
 
 log = logging.getLogger(__name__)

@@ -20,9 +20,15 @@ from typing import Any
 from bot.agent.answer import Answer
 from bot.agent.followups import edits
 from bot.agent.memory import ThreadMemory, ThreadState
-from bot.agent.payloads import MatchPayload, ProposalPayload, SizedPayload
+from bot.agent.payloads import (
+    MatchPayload,
+    ProposalPayload,
+    SizedPayload,
+    VerifyPayload,
+    WorkloadRow,
+)
 from bot.agent.questions import question
-from bot.agent.tools import ToolResult, Toolset, Turn
+from bot.agent.toolsets import ToolResult, Toolset, Turn
 from tools.asking import Draft, Slot, read
 from tools.asking import clean as clean_text
 from tools.plain_why import plain_why
@@ -257,11 +263,10 @@ class Planner:
 
     def _existing_image(self, wanted: Draft, turn: Turn) -> str | None:
         result = self._call(turn, "list_workloads", {"namespace": wanted.namespace or "default"})
-        if result.status != "ok":
-            return None
-        for row in result.data:
-            if row.get("workload") == wanted.name and row.get("image"):
-                return str(row["image"])
+        rows = result.data if result.status == "ok" and isinstance(result.data, tuple) else ()
+        for row in rows:
+            if isinstance(row, WorkloadRow) and row.workload == wanted.name and row.image:
+                return row.image
         return None
 
     def _submit(self, request: SizeRequest, turn: Turn, notes: list[str]) -> str:
@@ -409,17 +414,21 @@ class Planner:
         if result.status != "ok":
             return f"I cannot verify `{named[1]}`: {result.error}"
         d = result.data
+        assert isinstance(d, VerifyPayload)
         lines = [
-            f"`{d['workload']}` over the last day: goals {d['verdict']}. Requests CPU "
-            f"{d['cpu_request']}, memory {d['memory_request']}; p95 use CPU {d['cpu_p95']}, "
-            f"memory {d['memory_p95']}; OOM kills {d['oom_kills']}, restarts {d['restarts']}."
+            f"`{d.workload}` over the last day: goals {d.verdict}. Requests CPU "
+            f"{d.cpu_request}, memory {d.memory_request}; p95 use CPU {d.cpu_p95}, "
+            f"memory {d.memory_p95}; OOM kills {d.oom_kills}, restarts {d.restarts}."
         ]
-        lines += [f"• {c['goal']}: {c['status']} — {c['detail']}" for c in d["checks"]]
+        lines += [f"• {c.goal}: {c.status} — {c.detail}" for c in d.checks]
         return "\n".join(lines)
 
     def _show(self, turn: Turn, name: str, args: dict[str, Any]) -> str:
         result = self._call(turn, name, args)
         if result.status != "ok":
             return result.error or "nothing to show"
-        rows = result.data if isinstance(result.data, list) else [result.data]
-        return "\n".join("• " + ", ".join(f"{k} {v}" for k, v in row.items()) for row in rows)
+        data = result.data
+        rows = data if isinstance(data, tuple) else () if data is None else (data,)
+        return "\n".join(
+            "• " + ", ".join(f"{k} {v}" for k, v in row.plain("python").items()) for row in rows
+        )

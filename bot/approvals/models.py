@@ -64,15 +64,19 @@ def allowed(current: ProposalState, target: ProposalState) -> bool:
 
 
 class Sizing(BaseModel):
-    """Per-pod requests and limits as Kubernetes quantities, plus replicas."""
+    """Per-pod requests and limits as Kubernetes quantities, plus replicas.
+
+    Each field's title and description are its label and hint in the edit form, which shows
+    the fields in this order; a field that defaults to None may be left empty there.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    replicas: int = Field(ge=1)
-    cpu_request: str
-    cpu_limit: str | None = None
-    memory_request: str
-    memory_limit: str | None = None
+    replicas: int = Field(ge=1, title="Replicas", description="1 or more")
+    cpu_request: str = Field(title="CPU request", description="e.g. 250m or 1.5")
+    cpu_limit: str | None = Field(None, title="CPU limit", description="empty: no CPU limit")
+    memory_request: str = Field(title="Memory request", description="e.g. 256Mi or 1Gi")
+    memory_limit: str | None = Field(None, title="Memory limit", description="e.g. 512Mi")
 
     def changes_from(self, other: Sizing) -> list[str]:
         """``field old → new`` for every field that differs, for audit reasons and cards."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.approvals.audit import AuditEntry
-from bot.approvals.models import Proposal, ProposalState
+from bot.approvals.models import Proposal, ProposalState, Sizing
 from bot.service import WhyAnswer
 from bot.slack.card import (
     APPROVE,
@@ -183,31 +183,29 @@ def status_blocks(proposal: Proposal, trail: list[AuditEntry]) -> list[Block]:
 
 
 def edit_modal(proposal: Proposal, max_replicas: int | None = None) -> dict[str, Any]:
+    """One input per :class:`Sizing` field, labelled and hinted as the model describes it;
+    the replicas hint names the namespace's bound when there is one."""
     s = proposal.current.sizing
-    bound = f"1 to {max_replicas} in {proposal.namespace}" if max_replicas else "1 or more"
-    fields = (
-        ("replicas", "Replicas", str(s.replicas), False, bound),
-        ("cpu_request", "CPU request", s.cpu_request, False, "e.g. 250m or 1.5"),
-        ("cpu_limit", "CPU limit", s.cpu_limit or "", True, "empty: no CPU limit"),
-        ("memory_request", "Memory request", s.memory_request, False, "e.g. 256Mi or 1Gi"),
-        ("memory_limit", "Memory limit", s.memory_limit or "", True, "e.g. 512Mi"),
-    )
     blocks: list[Block] = [
         section(
             f"`{proposal.namespace}/{proposal.workload}` — revision {proposal.revision}. "
             "The edit is re-checked against capacity and needs approval like any change."
         )
     ]
-    for block_id, label, value, optional, hint in fields:
+    for name, info in Sizing.model_fields.items():
+        hint = info.description or ""
+        if name == "replicas" and max_replicas:
+            hint = f"1 to {max_replicas} in {proposal.namespace}"
+        value = getattr(s, name)
         element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value"}
-        if value:
-            element["initial_value"] = value
+        if value is not None and str(value):
+            element["initial_value"] = str(value)
         blocks.append(
             {
                 "type": "input",
-                "block_id": block_id,
-                "optional": optional,
-                "label": _text("plain_text", label, 2000),
+                "block_id": name,
+                "optional": info.default is None,
+                "label": _text("plain_text", info.title or name, 2000),
                 "hint": _text("plain_text", hint, 2000),
                 "element": element,
             }

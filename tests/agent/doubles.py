@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from bot.agent.ports import NotFoundError, ProposalView, Refused
-from bot.agent.tools import Capabilities
+from bot.agent.toolsets import Capabilities
 from tools.catalog import PeerCatalog, load_catalog
 from tools.kube import Fit, NodeRoom, QuotaUse, WorkloadUse, check_fit
+from tools.prometheus.history import Workload
 from tools.propose import SizeRequest, propose
 from tools.sizing.models import Policy, UsageHistory
 from tools.sizing.quantities import format_cpu, format_memory
-from tools.verify import Verification
+from tools.sizing.scoring import SizeMetrics
+from tools.verify import Check, InForce, UsageSummary, Verification
 
 
 @cache
@@ -152,6 +154,42 @@ class FakeHistory:
         if self.verification is None:
             raise NotFoundError(f"no samples for {namespace}/{name}")
         return self.verification
+
+
+def verification(name: str = "api", namespace: str = "team-a") -> Verification:
+    """A day's report with one goal met and one missed, and no memory request in force."""
+    return Verification(
+        workload=Workload(name=name, namespace=namespace),
+        start=0,
+        end=86400,
+        pods=2,
+        samples=576,
+        in_force=InForce(
+            cpu_request_cores=0.25,
+            cpu_limit_cores=None,
+            memory_request_bytes=None,
+            memory_limit_bytes=None,
+        ),
+        cpu=UsageSummary(p50=0.1, p95=0.2, max=0.3),
+        memory=UsageSummary(p50=100 * 2**20, p95=200 * 2**20, max=300 * 2**20),
+        metrics=SizeMetrics(
+            cpu_slack=0.25,
+            mem_slack=None,
+            mem_peak_slack=None,
+            oom_events=0,
+            cpu_saturated_share=0.0,
+            cpu_over_request_share=0.0,
+        ),
+        oom_kills=0,
+        restarts=1,
+        throttled_share=None,
+        checks=(
+            Check(goal="no-oom", status="pass", detail="no OOM kill"),
+            Check(goal="cpu-slack", status="fail", detail="requests 25% above the p95"),
+        ),
+        verdict="not met",
+        notes=("memory has no request",),
+    )
 
 
 def capabilities(**overrides: object) -> Capabilities:

@@ -19,7 +19,7 @@ import pytest
 from bot.agent.answer import Answer
 from bot.agent.llm import LlmAgent, chat_model
 from bot.agent.memory import ThreadMemory
-from bot.agent.tools import Toolset
+from bot.agent.toolsets import Toolset
 from tests.agent.doubles import FakeProposals, capabilities
 from tests.emulators.openai_api import OpenAIEmulator, ToolCall, Turn
 

@@ -12,7 +12,7 @@ import pytest
 from bot.agent.answer import Agent
 from bot.agent.memory import ThreadMemory
 from bot.agent.planner import Planner
-from bot.agent.tools import Toolset
+from bot.agent.toolsets import Toolset
 from tests.agent.corpus import CASES, Case
 from tests.agent.doubles import FakeProposals, capabilities
 

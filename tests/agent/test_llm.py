@@ -11,7 +11,7 @@ from bot.agent.llm import LlmAgent, chat_model, ungrounded
 from bot.agent.memory import ThreadMemory
 from bot.agent.planner import Planner
 from bot.agent.prompt import SYSTEM_PROMPT
-from bot.agent.tools import Toolset
+from bot.agent.toolsets import Toolset
 from tests.agent.doubles import FakeProposals, capabilities
 from tests.emulators.openai_api import OpenAIEmulator
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bot.agent.memory import ThreadMemory
 from bot.agent.planner import Planner, edits
-from bot.agent.tools import Toolset
+from bot.agent.toolsets import Toolset
 from tests.agent.doubles import FakeProposals, capabilities
 
 SIZE = (

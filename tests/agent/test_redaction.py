@@ -6,7 +6,7 @@ import pytest
 
 from bot.agent.fence import REDACTED, redact, redact_data
 from bot.agent.llm import LlmAgent, chat_model
-from bot.agent.tools import Toolset, Turn
+from bot.agent.toolsets import Toolset, Turn
 from tests.agent.doubles import FakeCluster, capabilities
 from tests.emulators.openai_api import OpenAIEmulator
 

@@ -7,7 +7,7 @@ import redis as redis_lib
 
 from bot.agent.planner import Planner
 from bot.agent.ports import NotFoundError, Refused
-from bot.agent.tools import Capabilities, Toolset
+from bot.agent.toolsets import Capabilities, Toolset
 from bot.agent_adapter import AgentResponder, ServiceProposals
 from tests.agent.doubles import bundled
 from tests.approvals.doubles import ACCESS, RecordingExecutor, make_service, redis_prefix

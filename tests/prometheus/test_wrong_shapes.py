@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from bot.agent.history import PrometheusHistory
-from bot.agent.tools import Capabilities, Toolset, Turn
+from bot.agent.toolsets import Capabilities, Toolset, Turn
 from bot.cli import main
 from tests.agent.doubles import bundled
 from tests.emulators.loopback import serve, shutdown, url_of

@@ -17,7 +17,7 @@ from bot.approvals.models import (
     shown_hash,
 )
 from bot.executors.base import ApplyResult, FitReport, PreparedChange
-from bot.service import WhyAnswer
+from bot.service import EDIT_FIELDS, WhyAnswer
 from bot.slack import blocks
 from tests.emulators.slack_api import validate_blocks, validate_view
 from tools.sizing.models import Reason
@@ -255,6 +255,18 @@ def test_views_are_valid() -> None:
     assert "<https://x/p1|w>" in json.dumps(home) and "2 h ago" in json.dumps(home)
     empty = blocks.home_view("U1", [], [], zone=ZoneInfo("Europe/Paris"), now=now)
     assert validate_view(empty) == [] and "Nothing waits on you" in json.dumps(empty)
+
+
+def test_the_edit_form_is_the_sizing_model() -> None:
+    inputs = blocks.edit_modal(_proposal())["blocks"][1:]
+    assert tuple(b["block_id"] for b in inputs) == EDIT_FIELDS == tuple(Sizing.model_fields)
+    assert [(b["label"]["text"], b["optional"], b["hint"]["text"]) for b in inputs] == [
+        ("Replicas", False, "1 or more"),
+        ("CPU request", False, "e.g. 250m or 1.5"),
+        ("CPU limit", True, "empty: no CPU limit"),
+        ("Memory request", False, "e.g. 256Mi or 1Gi"),
+        ("Memory limit", True, "e.g. 512Mi"),
+    ]
 
 
 def test_status_lists_the_trail() -> None:
