@@ -11,25 +11,16 @@ import time
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from tools.prometheus import queries as q
 from tools.prometheus.client import EmptyResult, PrometheusClient, Series
 from tools.prometheus.history import Workload, fetch_usage_history
+from tools.sizing.goals import Goals
 from tools.sizing.models import check_dns1123
 from tools.sizing.scoring import SizeMetrics, pooled_window_means, score
 
 Status = Literal["pass", "fail", "unknown"]
-
-
-class Goals(BaseModel):
-    """What "good" means at 24 h; bounded so a typo cannot switch a goal off."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_abs_slack: float = Field(0.10, gt=0, le=1)
-    max_saturated_share: float = Field(0.01, ge=0, le=0.5)
-    max_throttled_share: float = Field(0.01, ge=0, le=0.5)
 
 
 class InForce(BaseModel):

@@ -1,7 +1,7 @@
 """What the agent needs from the rest of Sizer, as small protocols with plain data.
 
 The application service, the cluster and Prometheus are adapted to these outside this package
-(see :mod:`bot.agent_wiring`), so the agent cannot reach an apply even by accident, and tests
+(see :mod:`bot.agent_adapter`), so the agent cannot reach an apply even by accident, and tests
 pass doubles through the constructor.
 """
 

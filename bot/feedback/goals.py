@@ -15,10 +15,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from bot.approvals.models import Sizing
+from tools.sizing.goals import Goals
 from tools.sizing.models import UsageHistory
 from tools.sizing.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 from tools.sizing.scoring import SizeMetrics, score
-from tools.verify import Goals, Verification
+from tools.verify import Verification
 
 __all__ = ["GoalResult", "Judgement", "SizeInUse", "judge", "size_in_use"]
 

@@ -233,3 +233,29 @@ def test_nearest_peer_never_picks_the_target_itself() -> None:
     own = _peer("svc", "go", None, 5.0)
     other = _peer("other", "python", None, 500.0)
     assert nearest_peer.choose_peer(target, [own, other]).service == "other"
+
+
+def _percentile_by_window(
+    values: np.ndarray, windows: np.ndarray, now: int, half_life_s: float, load: bool
+) -> float:
+    """The paper's statistic made from scratch at the end of window ``now``."""
+    seen = windows <= now
+    v = values[seen]
+    w = np.exp2(-((now - windows[seen]) * autopilot_mw.WINDOW_S) / half_life_s)
+    w = w * v if load else w
+    order = np.argsort(v, kind="stable")
+    cumulative = np.cumsum(w[order])
+    index = int(np.searchsorted(cumulative, 0.95 * cumulative[-1], side="left"))
+    return float(v[order][min(index, len(v) - 1)])
+
+
+@pytest.mark.parametrize("load", [True, False])
+def test_autopilot_sorting_once_gives_each_windows_own_percentile(load: bool) -> None:
+    rng = np.random.default_rng(3)
+    windows = np.sort(rng.integers(0, 400, 2000))
+    values = rng.lognormal(0, 1, 2000)
+    values[::7] = 0.0  # idle samples weigh nothing when load-adjusted
+    at = np.unique(windows[windows >= 388])
+    got = autopilot_mw.decayed_percentiles(values, windows, at, 12 * 3600, 95, load_adjusted=load)
+    want = [_percentile_by_window(values, windows, int(n), 12 * 3600, load) for n in at]
+    assert got == want

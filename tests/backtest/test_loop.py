@@ -16,6 +16,7 @@ from tools.backtest.loop import (
     LoopSettings,
     _Replay,
     run_loop,
+    sizer_goal_missed,
     vpa_updater_admits,
 )
 from tools.sizing.baselines import vpa
@@ -113,6 +114,21 @@ def _trace_dir(tmp: Path) -> Path:
     return write_trace(tmp / "shop", services, rows)
 
 
+def test_a_check_that_meets_every_goal_proposes_nothing() -> None:
+    usage = constant("svc", samples=24 * 60, cpu=0.05, memory=100 * MiB)
+    replay = _Replay(usage, LoopSettings(check_every_s=6 * 3600), POLICY)
+    # requests at the usage, a limit above it: every check's goals are met, nothing changes
+    right = size(200 * MiB, memory_request=100 * MiB, cpu=0.05)
+    kept = replay.run(LOOP["sizer"], right)
+    assert kept.resizes == 0 and kept.size == right
+    period = usage.between(0, 6 * 3600)
+    assert not sizer_goal_missed(right, usage, period)
+    # 20 % too much memory requested misses "requests within 10 %"
+    assert sizer_goal_missed(size(200 * MiB, memory_request=120 * MiB, cpu=0.05), usage, period)
+    # a limit under the usage misses the peak goal with requests within 10 %
+    assert sizer_goal_missed(size(98 * MiB, memory_request=95 * MiB, cpu=0.05), usage, period)
+
+
 def test_loop_cli_writes_the_summary_and_per_service_details(tmp_path: Path) -> None:
     out = tmp_path / "loop.json"
     trace = str(_trace_dir(tmp_path))
@@ -160,3 +176,55 @@ def test_vpa_updater_evicts_only_outside_the_recommended_range() -> None:
     assert not vpa_updater_admits(target, usage)
     starved = size(50 * MiB, memory_request=50 * MiB, cpu=0.2)
     assert vpa_updater_admits(starved, usage)
+
+
+def test_services_replayed_in_several_processes_give_the_same_result(tmp_path: Path) -> None:
+    trace = load_trace(_trace_dir(tmp_path))
+    settings = LoopSettings(check_every_s=4 * 3600)
+    alone = run_loop(trace, settings=settings, jobs=1)
+    shared = run_loop(trace, settings=settings, jobs=2)
+    assert shared.model_dump() == alone.model_dump()
+
+
+def test_the_backtest_sizes_with_the_engine_settings_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = str(_trace_dir(tmp_path))
+
+    def launch_limits(out: Path) -> dict[str, int]:
+        argv = ["backtest", trace, "--mode", "loop", "--check-every", "4h", "--jobs", "1"]
+        assert main([*argv, "--recommenders", "sizer", "--json", str(out)]) == 0
+        doc = json.loads(out.read_text())
+        return {
+            s["service"]: s["recommenders"]["sizer"]["initial"]["memory_limit_bytes"]
+            for s in doc["services"]
+        }
+
+    def rightsize_limits(out: Path) -> dict[str, int]:
+        argv = ["backtest", trace, "--history-hours", "8", "--recommenders", "sizer"]
+        assert main([*argv, "--json", str(out)]) == 0
+        doc = json.loads(out.read_text())
+        return {
+            s["service"]: s["recommenders"]["sizer"]["memory_limit_bytes"] for s in doc["services"]
+        }
+
+    launch = launch_limits(tmp_path / "loop.json")
+    right = rightsize_limits(tmp_path / "rightsize.json")
+    # a launch that accepts more OOM risk gets a lower limit; a right-size with no absolute
+    # headroom over the peak loses the 96 MiB
+    monkeypatch.setenv("SIZER_COLDSTART__OOM_RISK", "0.2")
+    monkeypatch.setenv("SIZER_RIGHTSIZE__PEAK_HEADROOM_BYTES", "0")
+    risky = launch_limits(tmp_path / "loop-tuned.json")
+    tight = rightsize_limits(tmp_path / "rightsize-tuned.json")
+    for name in ("a", "b", "c"):
+        assert risky[name] < launch[name]
+        assert tight[name] < right[name] - 64 * MiB
+
+
+def test_jobs_must_be_a_positive_whole_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trace = str(_trace_dir(tmp_path))
+    with pytest.raises(SystemExit):
+        main(["backtest", trace, "--mode", "loop", "--jobs", "0"])
+    assert "--jobs must be a whole number from 1 to 64" in capsys.readouterr().err

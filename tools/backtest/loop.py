@@ -38,16 +38,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.backtest.runner import rps_percentiles
 from tools.sizing import coldstart, rightsize
 from tools.sizing.baselines import autopilot_mw, krr_simple, vpa
+from tools.sizing.goals import Goals
 from tools.sizing.models import Policy, Recommendation, UsageHistory
 from tools.sizing.oom import OomRaiseSettings, raise_after_oom
 from tools.sizing.profiles import PeerProfile, profile_from_history
 from tools.sizing.rightsize import RightsizeSettings, format_time
-from tools.sizing.scoring import pooled_window_means, relative_slack
+from tools.sizing.scoring import pooled_window_means, relative_slack, score
 from tools.traces import Trace
 
 Reaction = Literal["raise", "recompute", "wait"]
 Resize = Callable[[UsageHistory, Policy], Recommendation]
-Admit = Callable[[Recommendation, UsageHistory], bool]
+# Whether to re-size now: the size in force, what the recommender reads, the period just ended.
+Admit = Callable[[Recommendation, UsageHistory, UsageHistory], bool]
 
 # A check period is scored only with at least an hour of 5-minute windows.
 MIN_PERIOD_WINDOWS = 12
@@ -77,7 +79,10 @@ class LoopRecommender:
     resize: Resize
     continuous: bool
     on_kill: Reaction
-    admit: Admit | None = None  # None: apply when the size moves by more than min_change
+    admit: Admit | None = None  # None: re-size at every check or tick
+    # Apply a new size only when it moves by more than min_change (VPA's updater applies
+    # the whole target whenever it evicts).
+    min_change: bool = True
 
 
 def _krr(history: UsageHistory, policy: Policy) -> Recommendation:
@@ -113,7 +118,9 @@ def _vpa(history: UsageHistory, policy: Policy) -> Recommendation:
     return vpa.recommend(history, policy, known=_vpa_estimate(history))
 
 
-def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
+def vpa_updater_admits(
+    current: Recommendation, history: UsageHistory, period: UsageHistory | None = None
+) -> bool:
     """VPA's updater: evict when a request is outside the recommended [lower, upper] range."""
     try:
         est = _vpa_estimate(history)
@@ -124,15 +131,49 @@ def vpa_updater_admits(current: Recommendation, history: UsageHistory) -> bool:
     )
 
 
+def sizer_goal_missed(
+    current: Recommendation,
+    history: UsageHistory,
+    period: UsageHistory,
+    goals: Goals | None = None,
+) -> bool:
+    """Sizer's check: a right-size is proposed only when the period just ended missed a goal.
+
+    The goals are the report's (:mod:`bot.feedback.goals`): requests within 10 % of the p95
+    of 5-minute usage, no CPU saturation, a memory limit above every sample. A period with
+    too little usage to judge proposes nothing.
+    """
+    g = goals or Goals()
+    if len(pooled_window_means(period.pods, memory=False)) < MIN_PERIOD_WINDOWS:
+        return False
+    m = score(
+        period.pods,
+        current.cpu_request_cores,
+        current.cpu_limit_cores,
+        float(current.memory_request_bytes),
+        None if current.memory_limit_bytes is None else float(current.memory_limit_bytes),
+    )
+    slacks = [x for x in (m.cpu_slack, m.mem_slack) if x is not None]
+    return (
+        any(abs(x) > g.max_abs_slack for x in slacks)
+        or m.cpu_saturated_share >= g.max_saturated_share
+        or m.oom_events > 0
+    )
+
+
 def loop_recommenders(
     settings: RightsizeSettings | None = None,
 ) -> Mapping[str, LoopRecommender]:
     """Sizer (right-sizing with ``settings``) and the baselines, each run as in a cluster."""
     sizer = partial(rightsize.recommend, settings=settings or RightsizeSettings())
     return {
-        "sizer": LoopRecommender(sizer, continuous=False, on_kill="raise"),
+        "sizer": LoopRecommender(sizer, continuous=False, on_kill="raise", admit=sizer_goal_missed),
         "vpa": LoopRecommender(
-            _vpa, continuous=True, on_kill="recompute", admit=vpa_updater_admits
+            _vpa,
+            continuous=True,
+            on_kill="recompute",
+            admit=vpa_updater_admits,
+            min_change=False,
         ),
         "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
         "autopilot-mw": LoopRecommender(
@@ -333,14 +374,20 @@ class _Replay:
                     else self._resize(how, at + 1)
                 )
                 if new is not None:
-                    _apply(state, new, at + 1, s.min_change if how.admit is None else None)
+                    _apply(state, new, at + 1, s.min_change if how.min_change else None)
                 t = at + 1
             if stop in checks or stop in ticks:
-                if how.admit is not None and not how.admit(state.size, self.history(stop)):
+                # The period a check judges; continuous recommenders read only the history.
+                period = (
+                    self.usage.between(max(self.start, stop - s.check_every_s), stop)
+                    if stop in checks
+                    else self.history(stop)
+                )
+                if how.admit is not None and not how.admit(state.size, self.history(stop), period):
                     continue
                 new = self._resize(how, stop)
                 if new is not None:
-                    _apply(state, new, stop, s.min_change if how.admit is None else None)
+                    _apply(state, new, stop, s.min_change if how.min_change else None)
         return state
 
     def period_slack(self, state: _Run, a: int, b: int) -> tuple[float | None, float | None]:
