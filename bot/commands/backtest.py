@@ -175,7 +175,7 @@ def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | 
         settings=loop,
         policy=settings.policy,
         only=only,
-        recommenders=loop_recommenders(settings.rightsize),
+        recommenders=loop_recommenders(settings.rightsize, check_every_s=loop.check_every_s),
         coldstart_settings=settings.coldstart,
         jobs=args.jobs,
     )

@@ -173,3 +173,17 @@ def test_every_number_has_exactly_one_reason_whose_value_is_the_number(policy: P
     assert math.ceil(by_field["memory_request"].value or 0) == rec.memory_request_bytes
     assert math.ceil(by_field["memory_limit"].value or 0) == rec.memory_limit_bytes
     assert by_field["confidence"].value == rec.confidence
+
+
+def test_a_size_checked_again_sooner_follows_the_recent_hours_more_closely() -> None:
+    base = rightsize.RightsizeSettings()
+    six = base.holding_for(6)
+    assert six.horizon_h == 6 and six.half_life_h == pytest.approx(3)
+    assert rightsize.RightsizeSettings(half_life_h=None).holding_for(6).half_life_h is None
+    # 10 h at 200m, then 14 h at 100m: the 6 h horizon follows the last hours, the day does not
+    usage = history(
+        lambda t: np.where(t < 10, 0.2, 0.1), lambda t: np.full(len(t), 100.0 * MiB), 24
+    )
+    day = rightsize.recommend(usage, Policy(), base)
+    soon = rightsize.recommend(usage, Policy(), six)
+    assert soon.cpu_request_cores < day.cpu_request_cores

@@ -163,9 +163,17 @@ def sizer_goal_missed(
 
 def loop_recommenders(
     settings: RightsizeSettings | None = None,
+    *,
+    check_every_s: int = LoopSettings().check_every_s,
 ) -> Mapping[str, LoopRecommender]:
-    """Sizer (right-sizing with ``settings``) and the baselines, each run as in a cluster."""
-    sizer = partial(rightsize.recommend, settings=settings or RightsizeSettings())
+    """Sizer (right-sizing with ``settings``) and the baselines, each run as in a cluster.
+
+    Sizer's right-size at a check must hold until the next one, so its horizon is the check
+    period (:meth:`~tools.sizing.rightsize.RightsizeSettings.holding_for`); the bot checks
+    daily, the settings' own 24 h.
+    """
+    tuned = (settings or RightsizeSettings()).holding_for(check_every_s / 3600)
+    sizer = partial(rightsize.recommend, settings=tuned)
     return {
         "sizer": LoopRecommender(sizer, continuous=False, on_kill="raise", admit=sizer_goal_missed),
         "vpa": LoopRecommender(
@@ -523,7 +531,7 @@ def run_loop(
     settings: LoopSettings | None = None,
     policy: Policy | None = None,
     only: Sequence[str] | None = None,
-    recommenders: Mapping[str, LoopRecommender] = LOOP,
+    recommenders: Mapping[str, LoopRecommender] | None = None,
     on_service: Callable[[str], None] | None = None,
     jobs: int = 1,
     coldstart_settings: coldstart.ColdStartSettings | None = None,
@@ -536,6 +544,8 @@ def run_loop(
     """
     s = settings or LoopSettings()
     policy = policy or Policy()
+    if recommenders is None:
+        recommenders = loop_recommenders(check_every_s=s.check_every_s)
     names = tuple(only) if only is not None else tuple(recommenders)
     unknown = [n for n in names if n not in recommenders]
     if unknown:

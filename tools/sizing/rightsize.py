@@ -86,6 +86,16 @@ class RightsizeSettings(BaseModel):
     )
     min_windows: int = Field(6, ge=1, le=10_000, description="5-min windows needed at least")
 
+    def holding_for(self, hours: float) -> RightsizeSettings:
+        """These settings for a size that must hold ``hours`` (until the next check).
+
+        The recency half-life keeps its ratio to the horizon (12 h for a day by default): a
+        size that is checked again in 6 h can follow the last hours more closely than one
+        that must hold a day.
+        """
+        half_life = None if self.half_life_h is None else self.half_life_h * hours / self.horizon_h
+        return self.model_copy(update={"horizon_h": hours, "half_life_h": half_life})
+
 
 def _widening(hours: float) -> float:
     """0 for a day or more of history, growing as sqrt(24/h) − 1 below it."""
