@@ -577,10 +577,13 @@ class ProposalService:
         """A new revision proposed by a check of the applied ``base_revision`` (state proposed).
 
         It goes through the same Approve / Edit / Reject path, access rules and audit as the
-        first one; the applied revision keeps running until it is approved.
+        first one; the applied revision keeps running until it is approved. After an earlier
+        check's revision was rejected or expired, ``base_revision`` still runs and a check may
+        propose again; a proposal that was never applied never gets one.
         """
         seen = self.get(proposal_id)
-        if seen.state != S.APPLIED or seen.revision != base_revision:
+        reopens = seen.state in (S.REJECTED, S.EXPIRED) and seen.revision > base_revision
+        if seen.in_force != base_revision or not (seen.state == S.APPLIED or reopens):
             raise StaleCard(
                 f"{seen.id} is {seen.state} at revision {seen.revision}, not applied at revision "
                 f"{base_revision}; no new revision"
@@ -608,8 +611,11 @@ class ProposalService:
                 "updated_at": now,
                 "updated_by": SYSTEM_ACTOR,
                 "result": None,
+                "applied_revision": base_revision,
             }
         )
+        if reopens:
+            note = f"{note} (after revision {seen.revision} was {seen.state})"
         return self._save(seen, new, note)
 
     @staticmethod
@@ -700,7 +706,7 @@ class ProposalService:
     def reject(self, ref: CardRef, actor: str, note: str = "") -> Proposal:
         seen = self._fresh(ref, actor, "reject")
         self._may_change(seen, actor, "reject")
-        reason = "rejected" + (f": {note}" if note else "")
+        reason = "rejected" + (f": {note}" if note else "") + _runs_on(seen)
         return self._move(seen, S.REJECTED, actor, reason)
 
     def editable(self, ref: CardRef, actor: str) -> Proposal:
@@ -827,7 +833,7 @@ class ProposalService:
         for proposal in self._store.due_to_expire(now):
             if proposal.state == S.PROPOSED:
                 try:
-                    moved.append(self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired"))
+                    moved.append(self._expire(proposal))
                 except StaleCard:
                     continue
         return moved
@@ -948,10 +954,13 @@ class ProposalService:
         if proposal.state != S.PROPOSED or self._clock() < proposal.expires_at:
             return proposal
         try:
-            return self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired")
+            return self._expire(proposal)
         except StaleCard:
             again = self._store.get(proposal.id)
             return again if again is not None else proposal
+
+    def _expire(self, proposal: Proposal) -> Proposal:
+        return self._move(proposal, S.EXPIRED, SYSTEM_ACTOR, "expired" + _runs_on(proposal))
 
     def _may_change(self, proposal: Proposal, actor: str, action: str) -> None:
         """The requester or an approver may edit or reject (never approve: see approve)."""
@@ -989,6 +998,8 @@ class ProposalService:
         }
         if result is not None:
             update["result"] = result
+        if target == S.APPLIED:
+            update["applied_revision"] = seen.revision
         return self._save(seen, seen.model_copy(update=update), reason)
 
     def _save(self, seen: Proposal, new: Proposal, reason: str) -> Proposal:
@@ -999,6 +1010,14 @@ class ProposalService:
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
                 f"revision {conflict.revision}); nothing was done"
             ) from None
+
+
+def _runs_on(proposal: Proposal) -> str:
+    """For the audit trail: deciding a check's revision leaves the applied one running."""
+    running = proposal.in_force
+    if running is None or running == proposal.revision:
+        return ""
+    return f"; revision {running} stays applied"
 
 
 def _round_mebibytes(value: float) -> int:

@@ -662,7 +662,8 @@ class FeedbackSettings(_Group):
         ge=1,
         le=100,
         validation_alias="SIZER_CRASH_LOOP_RESTARTS",
-        description="restarts that make a pod a crash loop",
+        description="restarts, not counting OOM kills, that make a crash loop where Prometheus "
+        "has no kube_pod_container_status_waiting_reason (else CrashLoopBackOff decides)",
     )
     peers_refresh_s: int = Field(
         3_600,

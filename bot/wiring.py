@@ -386,7 +386,23 @@ class Components:
             outcomes=self.outcomes,
             applied_revision=applied.revision,
             applied=applied.all,
+            prometheus_for=self.prometheus_url,
         )
+
+    def prometheus_url(self, cluster: str) -> str | None:
+        """One cluster's Prometheus: its ``prometheus_url`` in the clusters file; for the
+        default cluster without one, ``PROMETHEUS_URL``; None for a cluster that has none (or
+        is no longer in the file)."""
+        clusters = self.clusters
+        try:
+            spec = clusters.get(cluster)
+        except ValueError:
+            return None
+        if spec.prometheus_url:
+            return spec.prometheus_url
+        if cluster == (clusters.default or clusters.names[0]):
+            return self.settings.prometheus.url
+        return None
 
     @cached_property
     def feedback_runtime(self) -> FeedbackRuntime:

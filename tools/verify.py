@@ -58,6 +58,7 @@ class Verification(BaseModel):
     memory: UsageSummary
     metrics: SizeMetrics
     oom_kills: int
+    last_oom_kill_at: float | None = None
     restarts: int
     throttled_share: float | None
     throttling_note: str | None = None
@@ -98,13 +99,15 @@ def _in_force(series: list[Series]) -> tuple[dict[str, float], bool]:
 
 def _restarts_and_ooms(
     restarts: list[Series], reasons: list[Series], tolerance: float
-) -> tuple[int, int]:
-    """Restarts in the window, and those after which the last termination was an OOM kill."""
+) -> tuple[int, int, float | None]:
+    """Restarts in the window, those after which the last termination was an OOM kill, and
+    when the last of those was seen (the restart sample's time)."""
     oom_at: dict[tuple[str, str], np.ndarray] = {}
     for s in reasons:
         key = (s.labels.get("pod", ""), s.labels.get("container", ""))
         oom_at[key] = np.sort(np.concatenate([oom_at.get(key, np.zeros(0)), s.timestamps]))
     total = ooms = 0
+    last: float | None = None
     for s in restarts:
         if len(s.values) < 2:
             continue
@@ -119,8 +122,12 @@ def _restarts_and_ooms(
         near = np.minimum(
             np.abs(stamps[nearest] - after), np.abs(stamps[np.maximum(nearest - 1, 0)] - after)
         )
-        ooms += round(float(step[near <= tolerance].sum()))
-    return total, ooms
+        killed = (near <= tolerance) & (step > 0)
+        ooms += round(float(step[killed].sum()))
+        if killed.any():
+            at = float(after[killed].max())
+            last = at if last is None else max(last, at)
+    return total, ooms, last
 
 
 def _throttling(
@@ -223,7 +230,9 @@ def verify_workload(
         in_force.memory_request_bytes or 0.0,
         in_force.memory_limit_bytes,
     )
-    restart_count, oom_kills = _restarts_and_ooms(restarts, reasons, history.interval_s / 2)
+    restart_count, oom_kills, last_kill = _restarts_and_ooms(
+        restarts, reasons, history.interval_s / 2
+    )
     throttled, note = _throttling(client, sel, since_s, at, in_force.cpu_limit_cores is not None)
     checks = _checks(metrics, oom_kills, in_force, throttled, goals)
     statuses = {c.status for c in checks}
@@ -257,6 +266,7 @@ def verify_workload(
         ),
         metrics=metrics,
         oom_kills=oom_kills,
+        last_oom_kill_at=last_kill,
         restarts=restart_count,
         throttled_share=throttled,
         throttling_note=note,

@@ -40,6 +40,9 @@ S = ProposalState
 # and the workload showing up in the cluster with the proposal's annotation to ``applied``.
 # applied → proposed is a revision a check proposes from the workload's own usage (right-size,
 # memory raise): it goes through the same approval again, while the applied revision runs on.
+# Such a revision may be rejected or expire; what runs is still the applied revision
+# (``Proposal.in_force``), so a later check may propose again: rejected / expired → proposed,
+# which the service allows only on a proposal with an applied revision in force.
 TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
@@ -47,13 +50,17 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.SUBMITTED: frozenset({S.MERGED, S.CLOSED}),
     S.MERGED: frozenset({S.APPLIED}),
     S.CLOSED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.EXPIRED: frozenset(),
+    S.REJECTED: frozenset({S.PROPOSED}),
+    S.EXPIRED: frozenset({S.PROPOSED}),
     S.APPLIED: frozenset({S.PROPOSED}),
     S.FAILED: frozenset(),
     S.ROLLED_BACK: frozenset(),
 }
-FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {S.APPLIED}
+FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {
+    S.APPLIED,
+    S.REJECTED,
+    S.EXPIRED,
+}
 INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
 # Waiting on a pull request or on the GitOps controller.
 FOLLOWED = frozenset({S.SUBMITTED, S.MERGED})
@@ -185,10 +192,23 @@ class Proposal(BaseModel):
     message_ts: str | None = Field(None, description="the card, once posted; kept apart")
     result: ApplyResult | None = None
     cluster: str | None = Field(None, description="the cluster it is for; None: the only one")
+    applied_revision: int | None = Field(
+        None, description="the revision last applied, kept while later ones are decided"
+    )
 
     @property
     def revision(self) -> int:
         return self.revisions[-1].number
+
+    @property
+    def in_force(self) -> int | None:
+        """The revision running in the cluster, or None if none of them was ever applied.
+
+        Applied proposals stored before ``applied_revision`` existed run their last revision.
+        """
+        if self.applied_revision is not None:
+            return self.applied_revision
+        return self.revision if self.state == S.APPLIED else None
 
     @property
     def current(self) -> Revision:

@@ -9,7 +9,7 @@ Keys (all under the configured prefix)::
 
     proposal:{id}        hash: state, revision, body (JSON), message_ts
     state:{state}        set of proposal ids
-    expiry               zset: proposed ids by expiry time
+    expiry               zset: proposed ids by expiry time (kept on every move into proposed)
     workload:{ns}/{name} hash: latest, applied (proposal ids), applied_since (its apply start)
     reported:{id}        an interrupted apply was reported (once)
     names:{name}         set of namespaces that have a workload of that name
@@ -49,7 +49,11 @@ if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'conflict', cur[1], cur[2
 redis.call('HSET', KEYS[1], 'state', ARGV[3], 'revision', ARGV[4], 'body', ARGV[5])
 redis.call('SREM', KEYS[3], ARGV[6])
 redis.call('SADD', KEYS[4], ARGV[6])
-if ARGV[3] ~= 'proposed' then redis.call('ZREM', KEYS[5], ARGV[6]) end
+if ARGV[3] == 'proposed' then
+  redis.call('ZADD', KEYS[5], ARGV[8], ARGV[6])
+else
+  redis.call('ZREM', KEYS[5], ARGV[6])
+end
 if ARGV[3] == 'applied' then
   local since = tonumber(redis.call('HGET', KEYS[6], 'applied_since') or '-1')
   if tonumber(ARGV[7]) > since then
@@ -57,7 +61,7 @@ if ARGV[3] == 'applied' then
   end
 end
 local fields = {}
-for i = 8, #ARGV do fields[#fields + 1] = ARGV[i] end
+for i = 9, #ARGV do fields[#fields + 1] = ARGV[i] end
 local entry = redis.call('XADD', KEYS[2], '*', unpack(fields))
 return {'ok', ARGV[3], entry}
 """
@@ -150,6 +154,9 @@ class ProposalStore:
             # When this apply started: the workload points at the newest apply, so resolving
             # an old interrupted one later never makes it the workload's applied proposal.
             repr(seen.updated_at),
+            # Into proposed (an edit, or a check's new revision of an applied proposal): the
+            # expiry sweep must see it, at the expiry the new proposal carries.
+            repr(new.expires_at),
             *entry.fields(),
         ]
         status, state, revision = _strs(self._transition(keys=keys, args=args))

@@ -5,6 +5,13 @@ backoff; on its last attempt it reports "could not check" instead, so no check i
 dropped silently. Missing data (no such metric, no series) is permanent and reported at once.
 Before it posts anything a check claims its job id in Redis: a job run twice (a requeued
 job, two schedulers racing) reports once.
+
+A proposal for one cluster of the clusters file is checked against that cluster's Prometheus
+(``prometheus_for``); a cluster without one is reported as "could not check", never judged
+on another cluster's data. After a person rejected a check's revision, a later check proposes
+again only if the goal is still missed and the new size differs from the rejected one by more
+than 10 % in some number, or an OOM kill came after the rejection; otherwise it says who
+rejected it and when.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,10 +27,17 @@ from redis import Redis
 
 from bot.approvals.models import Proposal, ProposalState, Revision
 from bot.feedback.chart import window_chart
-from bot.feedback.goals import Judgement, judge, size_in_use
+from bot.feedback.goals import CrashLoops, Judgement, SizeInUse, judge, size_in_use
 from bot.feedback.outcomes import Outcome, OutcomeStore, Usage
 from bot.feedback.report import could_not_check, report_blocks
-from bot.feedback.resize import KillEvidence, Resize, memory_raise, rightsize
+from bot.feedback.resize import (
+    MEANINGFUL_SHARE,
+    KillEvidence,
+    Resize,
+    memory_raise,
+    moved,
+    rightsize,
+)
 from bot.feedback.spec import CheckSpec
 from bot.service import ProposalService, ServiceError
 from bot.settings import FeedbackSettings, PrometheusSettings
@@ -39,7 +54,7 @@ from tools.sizing.rightsize import InsufficientHistory, RightsizeSettings
 from tools.sizing.scoring import pooled_window_means
 from tools.verify import Verification, verify_workload
 
-__all__ = ["CheckDeferred", "Checker", "Measured", "ThreadPoster"]
+__all__ = ["CheckDeferred", "Checker", "Measured", "NoPrometheus", "ThreadPoster"]
 
 log = logging.getLogger(__name__)
 S = ProposalState
@@ -48,6 +63,10 @@ CLAIM_TTL_S = 120 * 86_400
 
 class CheckDeferred(Exception):
     """Prometheus did not answer; rq retries the check with backoff."""
+
+
+class NoPrometheus(Exception):
+    """The proposal's cluster has no Prometheus configured: nothing to check against."""
 
 
 class ThreadPoster(Protocol):
@@ -65,6 +84,7 @@ class Measured:
     verification: Verification
     history: UsageHistory
     kills: KillEvidence
+    crash_loops: CrashLoops
 
 
 class Checker:
@@ -82,7 +102,10 @@ class Checker:
         outcomes: OutcomeStore,
         applied_revision: Callable[[str], int | None],
         applied: Callable[[], dict[str, tuple[int, float]]],
+        prometheus_for: Callable[[str], str | None],
     ) -> None:
+        """``prometheus_for`` gives the Prometheus URL of a cluster of the clusters file (None:
+        it has none); proposals without a cluster use ``prometheus.url``."""
         self._service = service
         self._redis = redis
         self._prefix = prefix
@@ -94,6 +117,7 @@ class Checker:
         self._outcomes = outcomes
         self._applied_revision = applied_revision
         self._applied = applied
+        self._prometheus_for = prometheus_for
 
     # -- the check -------------------------------------------------------------------------
 
@@ -110,7 +134,10 @@ class Checker:
         except CheckDeferred as exc:
             if not final_attempt:
                 raise
-            return self._could_not(spec, proposal, f"Prometheus did not answer: {exc}")
+            whose = f" of cluster {proposal.cluster}" if proposal.cluster else ""
+            return self._could_not(spec, proposal, f"Prometheus{whose} did not answer: {exc}")
+        except NoPrometheus as exc:
+            return self._could_not(spec, proposal, str(exc))
         except (NoData, ValueError) as exc:
             return self._could_not(spec, proposal, f"no usage to judge: {exc}")
         judgement = self.judge(proposal, spec, measured)
@@ -134,8 +161,19 @@ class Checker:
                 results.append(f"{pid}: failed: {exc}")
         return results
 
+    def prometheus_url(self, proposal: Proposal) -> str | None:
+        """Where the proposal's workload is measured: its cluster's Prometheus."""
+        if proposal.cluster is None:
+            return self._prometheus.url
+        return self._prometheus_for(proposal.cluster)
+
     def measure(self, proposal: Proposal, spec: CheckSpec) -> Measured:
-        url = self._prometheus.url
+        url = self.prometheus_url(proposal)
+        if not url and proposal.cluster is not None:
+            raise NoPrometheus(
+                f"cluster {proposal.cluster} has no Prometheus configured (set its "
+                "prometheus_url in SIZER_CLUSTERS_FILE)"
+            )
         if not url:
             raise NoData("PROMETHEUS_URL is not set, so there are no metrics to check against")
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
@@ -150,11 +188,12 @@ class Checker:
                     if verification.oom_kills
                     else KillEvidence(kills=0, pods=())
                 )
+                loops = _crash_loops(client, workload, since, spec.due_at)
         except NoData:
             raise
         except PrometheusError as exc:
             raise CheckDeferred(str(exc)) from exc
-        return Measured(verification, history, kills)
+        return Measured(verification, history, kills, loops)
 
     def judge(self, proposal: Proposal, spec: CheckSpec, measured: Measured) -> Judgement:
         applied = _revision(proposal, spec.revision).sizing
@@ -163,6 +202,7 @@ class Checker:
             measured.verification,
             size_in_use(measured.verification, applied),
             launch=spec.launch,
+            crash_loops=measured.crash_loops,
             crash_loop_restarts=self._feedback.crash_loop_restarts,
         )
 
@@ -178,6 +218,7 @@ class Checker:
         resize, follow_up = self._follow_up(proposal, spec, measured, judgement)
         revised: Proposal | None = None
         if resize is not None:
+            why = follow_up
             try:
                 revised = self._service.revise(
                     proposal.id,
@@ -192,7 +233,9 @@ class Checker:
                     + ", ".join(
                         resize.sizing.changes_from(_revision(proposal, spec.revision).sizing)
                     )
-                    + ". Approve, edit or reject it on the card below."
+                    + ". "
+                    + (f"{why} " if why else "")
+                    + "Approve, edit or reject it on the card below."
                 )
             except ServiceError as exc:
                 follow_up = f"No new revision: {exc}"
@@ -222,7 +265,8 @@ class Checker:
         missed = [g.goal for g in judgement.missed()]
         if missed == ["no-crash-loop"]:
             return None, "Restarts that are not OOM kills are not a sizing problem: see the logs."
-        if proposal.state != S.APPLIED or proposal.revision != spec.revision:
+        decided = proposal.state in (S.REJECTED, S.EXPIRED) and proposal.in_force == spec.revision
+        if not decided and (proposal.state != S.APPLIED or proposal.revision != spec.revision):
             return None, (
                 f"No new revision: the proposal is {proposal.state} at revision "
                 f"{proposal.revision} (a decision on it comes first)."
@@ -230,17 +274,21 @@ class Checker:
         applied = _revision(proposal, spec.revision).sizing
         try:
             if judgement.status("no-oom") == "fail":
-                return memory_raise(
+                resize = memory_raise(
                     measured.history,
                     applied,
                     judgement.size,
                     measured.kills,
                     self._policy,
                     self._rightsize,
-                ), ""
-            return rightsize(measured.history, applied, self._policy, self._rightsize, missed), ""
+                )
+            else:
+                resize = rightsize(measured.history, applied, self._policy, self._rightsize, missed)
         except InsufficientHistory as exc:
             return None, f"No new revision yet: {exc}."
+        if not decided:
+            return resize, ""
+        return _after_decision(proposal, spec, measured, judgement, resize)
 
     def _record(
         self,
@@ -310,6 +358,57 @@ class Checker:
         return bool(self._redis.set(key, "1", nx=True, ex=CLAIM_TTL_S))
 
 
+def _after_decision(
+    proposal: Proposal, spec: CheckSpec, measured: Measured, judgement: Judgement, resize: Resize
+) -> tuple[Resize | None, str]:
+    """Whether to propose again after the last check's revision was rejected or expired.
+
+    Only a check that measured usage after the decision asks again. An expiry decided nothing,
+    so the size is simply proposed again; a rejection is a person's answer, so it is asked
+    again only for an OOM kill since then or a size more than 10 % away from the rejected one.
+    """
+    last = proposal.current
+    at = proposal.expires_at if proposal.state == S.EXPIRED else proposal.updated_at
+    when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if proposal.state == S.EXPIRED:
+        said = f"revision {last.number} expired undecided on {when}"
+    else:
+        by = proposal.updated_by
+        said = f"a right-size (revision {last.number}) was rejected on {when} by <@{by}>"
+    if at > spec.due_at:
+        return None, (
+            f"No new revision: {said}, after the usage this check measured; the next check "
+            "looks again."
+        )
+    if proposal.state == S.EXPIRED:
+        return resize, f"Proposed again: {said}."
+    if judgement.status("no-oom") == "fail" and _killed_since(measured, judgement.size, at):
+        return resize, f"Proposed again: {said}, and an OOM kill came after that."
+    changes = moved(resize.sizing, last.sizing)
+    if changes:
+        return resize, (
+            f"Proposed again: {said}; this one differs by more than "
+            f"{MEANINGFUL_SHARE * 100:.0f} % from it ({', '.join(changes)})."
+        )
+    return None, (
+        f"No new revision: {said} and is not proposed again: what this check would propose "
+        f"is within {MEANINGFUL_SHARE * 100:.0f} % of it, and no OOM kill came since."
+    )
+
+
+def _killed_since(measured: Measured, size: SizeInUse, at: float) -> bool:
+    """An OOM kill (kube-state-metrics) or memory over the limit after ``at``."""
+    last = measured.verification.last_oom_kill_at
+    if last is not None and last > at:
+        return True
+    limit = size.memory_limit
+    if limit is None:
+        return False
+    return any(
+        bool(np.any((p.timestamps > at) & (p.memory_bytes > limit))) for p in measured.history.pods
+    )
+
+
 def _revision(proposal: Proposal, number: int) -> Revision:
     return next((r for r in proposal.revisions if r.number == number), proposal.current)
 
@@ -330,3 +429,24 @@ def _kills(
         pods.append(s.labels.get("pod", "?"))
         first = float(hit[0]) if first is None else min(first, float(hit[0]))
     return KillEvidence(kills=count, pods=tuple(sorted(set(pods))), first_at=first)
+
+
+def _crash_loops(
+    client: PrometheusClient, workload: Workload, since_s: int, at: float
+) -> CrashLoops:
+    """Which pods kube-state-metrics reports waiting in CrashLoopBackOff in the window, and
+    whether it reports waiting reasons at all (absent: restarts are counted instead)."""
+    series = client.samples(
+        q.crash_loop_back_off(workload.namespace, workload.container_name, since_s), at
+    )
+    pods: list[str] = []
+    first: float | None = None
+    for s in series:
+        hit = s.timestamps[np.asarray(s.values) > 0]
+        if not len(hit):
+            continue
+        pods.append(s.labels.get("pod", "?"))
+        first = float(hit[0]) if first is None else min(first, float(hit[0]))
+    if pods:
+        return CrashLoops(reported=True, pods=tuple(sorted(set(pods))), first_at=first)
+    return CrashLoops(reported=client.has(q.WAITING_REASON, since_s, at))

@@ -5,23 +5,30 @@ of 5-minute usage, and a memory limit that covers the peak. The numbers come fro
 :func:`tools.sizing.scoring.score` (what the benchmark scores) and the events from
 :func:`tools.verify.verify_workload` (kube-state-metrics), so a report, ``sizer verify`` and a
 backtest of the same data agree. A launch check (+1 h) judges only what can go wrong at once:
-kills, restarts and saturation; slack needs a day of history.
+kills, crash loops and saturation; slack needs a day of history.
+
+A crash loop is what the kubelet calls one: a container seen waiting in ``CrashLoopBackOff``
+(kube-state-metrics' ``kube_pod_container_status_waiting_reason``). Only where that metric is
+not in the Prometheus at all does a restart count stand in, and OOM kills are left out of it:
+a kill is the no-oom goal's, and a memory raise is its answer.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from bot.approvals.models import Sizing
+from tools.prometheus import queries as q
 from tools.sizing.goals import Goals
 from tools.sizing.models import UsageHistory
 from tools.sizing.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 from tools.sizing.scoring import SizeMetrics, score
 from tools.verify import Verification
 
-__all__ = ["GoalResult", "Judgement", "SizeInUse", "judge", "size_in_use"]
+__all__ = ["CrashLoops", "GoalResult", "Judgement", "SizeInUse", "judge", "size_in_use"]
 
 GoalName = Literal["no-oom", "no-crash-loop", "no-saturation", "requests-fit", "limit-covers-peak"]
 Status = Literal["pass", "fail", "not judged"]
@@ -33,6 +40,20 @@ class GoalResult(BaseModel):
     goal: GoalName
     status: Status
     detail: str
+
+
+class CrashLoops(BaseModel):
+    """The workload's containers kube-state-metrics reported waiting in CrashLoopBackOff.
+
+    ``reported`` is False when the waiting-reason metric is not in that Prometheus at all
+    (kube-state-metrics not scraped, or an older one): then restarts are counted instead.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    reported: bool
+    pods: tuple[str, ...] = ()
+    first_at: float | None = None
 
 
 class SizeInUse(BaseModel):
@@ -91,12 +112,46 @@ def _slack(name: str, slack: float | None, bound: float) -> str:
     return f"{name} {slack:+.0%}"
 
 
+def _crash_loop(verification: Verification, loops: CrashLoops, restarts: int) -> GoalResult:
+    """CrashLoopBackOff where kube-state-metrics reports waiting reasons; else restarts that
+    were not OOM kills, at least ``restarts`` of them."""
+    total, kills = verification.restarts, verification.oom_kills
+    other = max(total - kills, 0)
+    counted = f"{total} restart(s), {other} not OOM kills"
+    if loops.reported:
+        if loops.pods:
+            when = datetime.fromtimestamp(loops.first_at or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            seen = (
+                f"CrashLoopBackOff on {', '.join(loops.pods)} (kube-state-metrics "
+                f"{q.WAITING_REASON}), first seen {when}; {counted}"
+            )
+            if kills and not other:  # the kubelet backs off after OOM kills too
+                return GoalResult(
+                    goal="no-crash-loop",
+                    status="pass",
+                    detail=f"{seen}: every restart was an OOM kill, judged under no OOM kill",
+                )
+            return GoalResult(goal="no-crash-loop", status="fail", detail=seen)
+        return GoalResult(
+            goal="no-crash-loop",
+            status="pass",
+            detail=f"never in CrashLoopBackOff ({q.WAITING_REASON}); {counted}",
+        )
+    return GoalResult(
+        goal="no-crash-loop",
+        status="fail" if other >= restarts else "pass",
+        detail=f"{counted}; {q.WAITING_REASON} is not in this Prometheus, so restarts that "
+        f"are not OOM kills are counted instead (a crash loop is {restarts} or more)",
+    )
+
+
 def judge(
     history: UsageHistory,
     verification: Verification,
     size: SizeInUse,
     *,
     launch: bool,
+    crash_loops: CrashLoops,
     crash_loop_restarts: int,
     goals: Goals | None = None,
 ) -> Judgement:
@@ -112,13 +167,7 @@ def judge(
         detail=f"{kills} OOM kill(s) reported by kube-state-metrics; memory above the limit "
         f"{m.oom_events} time(s)",
     )
-    other_restarts = max(verification.restarts - kills, 0)
-    crash = GoalResult(
-        goal="no-crash-loop",
-        status="fail" if verification.restarts >= crash_loop_restarts else "pass",
-        detail=f"{verification.restarts} restart(s), {other_restarts} not OOM kills "
-        f"(a crash loop is {crash_loop_restarts} or more)",
-    )
+    crash = _crash_loop(verification, crash_loops, crash_loop_restarts)
     throttled = verification.throttled_share
     saturated = m.cpu_saturated_share >= g.max_saturated_share or (
         throttled is not None and throttled >= g.max_throttled_share

@@ -5,6 +5,9 @@ Both come from the workload's own history through the engine's right-size strate
 size. An OOM kill raises memory only: the limit goes above both the largest sample and the
 limit that was hit (working-set samples stop at the limit, so the real demand is above it),
 and the request never drops, so a raise can only help the pod that was killed.
+
+After a person rejected a check's revision, :func:`moved` says whether what a later check
+would propose differs enough from the rejected one to ask again.
 """
 
 from __future__ import annotations
@@ -18,12 +21,21 @@ from pydantic import BaseModel, ConfigDict
 from bot.approvals.models import Sizing
 from bot.feedback.goals import SizeInUse
 from tools.sizing.models import Policy, Reason, Recommendation, UsageHistory
-from tools.sizing.quantities import format_cpu, format_memory
+from tools.sizing.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 from tools.sizing.rightsize import RightsizeSettings, recommend
 
-__all__ = ["KillEvidence", "Resize", "memory_raise", "rightsize"]
+__all__ = ["MEANINGFUL_SHARE", "KillEvidence", "Resize", "memory_raise", "moved", "rightsize"]
 
 RAISE_OVER_KILLED_LIMIT = 1.25
+# A size within this share of a rejected one is the same answer again, not a new proposal.
+MEANINGFUL_SHARE = 0.10
+_NUMBERS = (
+    ("replicas", float),
+    ("cpu_request", parse_cpu),
+    ("cpu_limit", parse_cpu),
+    ("memory_request", parse_memory),
+    ("memory_limit", parse_memory),
+)
 
 
 class KillEvidence(BaseModel):
@@ -145,3 +157,23 @@ def memory_raise(
         confidence=rec.confidence,
         note=f"memory raise after {cite}",
     )
+
+
+def moved(new: Sizing, old: Sizing, share: float = MEANINGFUL_SHARE) -> list[str]:
+    """``field old → new (±n %)`` for each number that moves by more than ``share`` of the old
+    value; a limit set where there was none, or dropped, always counts."""
+    out = []
+    for name, parse in _NUMBERS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before is None and after is None:
+            continue
+        if before is None or after is None:
+            out.append(f"{name} {before or 'none'} → {after or 'none'}")
+            continue
+        a, b = float(parse(str(before))), float(parse(str(after)))
+        if a == b:
+            continue
+        if a == 0 or abs(b - a) / a > share:
+            change = f" ({(b - a) / a:+.0%})" if a else ""
+            out.append(f"{name} {before} → {after}{change}")
+    return out

@@ -172,6 +172,14 @@ def _plain(reason: Reason) -> bool:
 
 
 def _outcome(proposal: Proposal) -> str | None:
+    running = proposal.in_force
+    if proposal.state in (S.EXPIRED, S.REJECTED) and running not in (None, proposal.revision):
+        expired = proposal.state == S.EXPIRED
+        what = "Nobody decided on it before it expired" if expired else "It was rejected"
+        return (
+            f"{what}, so revision {proposal.revision} was never applied: revision {running} "
+            "stays applied and its checks go on."
+        )
     if proposal.state == S.EXPIRED:
         return (
             "Nobody decided before it expired, so it was never approved. For a fresh "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
 
-from bot.approvals.models import CardRef, ProposalState
+from bot.approvals.models import CardRef, Proposal, ProposalState, Sizing
 from bot.approvals.store import ProposalStore
 from bot.executors.base import ApplyResult
 from bot.service import (
@@ -23,6 +24,7 @@ from bot.service import (
     ServiceError,
     StaleCard,
 )
+from bot.slack.card import proposal_card
 from tests.approvals.doubles import Clock, RecordingExecutor, make_service
 from tools.propose import SizeRequest
 
@@ -245,6 +247,77 @@ def test_expire_sweep_moves_due_proposals(rp: Pair) -> None:
     clock.now += 3601
     assert [p.id for p in service.expire_due()] == [ref.proposal_id]
     assert service.expire_due() == []
+
+
+def _raised(proposal: Proposal) -> Sizing:
+    return proposal.current.sizing.model_copy(update={"memory_limit": "2Gi"})
+
+
+def test_a_checks_revision_of_an_applied_proposal_expires_and_the_applied_one_runs_on(
+    rp: Pair,
+) -> None:
+    clock = Clock()
+    service, executor, ref = _sized(rp, clock=clock)
+    applied = service.approve(ref, "UAPPROVER")
+    clock.now += 86_400  # a day later a check proposes a memory raise
+    revised = service.revise(
+        applied.id,
+        _raised(applied),
+        reasons=(),
+        confidence=0.5,
+        note="memory raise",
+        base_revision=1,
+    )
+    assert revised.state == S.PROPOSED and revised.expires_at == clock.now + 3600  # a fresh window
+    clock.now += 3599
+    assert service.expire_due() == []
+    clock.now += 2
+    assert [p.id for p in service.expire_due()] == [applied.id]
+    assert service.expire_due() == []
+
+    expired = service.get(applied.id)
+    assert expired.state == S.EXPIRED and expired.revision == 2 and expired.in_force == 1
+    # the workload's applied proposal is still this one, and only revision 1 was ever applied
+    found, is_applied = ProposalStore(*rp).find("items-api", "team-a")
+    assert found is not None and found.id == applied.id and is_applied
+    assert [r.revision for r in executor.applied] == [1]
+    last = service.trail(applied.id)[-1]
+    assert (last.revision, last.from_state, last.to_state) == (2, "proposed", "expired")
+    assert last.reason == "expired; revision 1 stays applied"
+    card = json.dumps(proposal_card(expired))
+    assert "revision 2 was never applied: revision 1 stays applied" in card
+    assert "For a fresh proposal" not in card  # what runs is sized: nothing to ask for
+
+
+def test_a_rejected_checks_revision_may_be_revised_again_but_a_never_applied_proposal_not(
+    rp: Pair,
+) -> None:
+    clock = Clock()
+    service, _, ref = _sized(rp, clock=clock)
+    rejected = service.reject(ref, "UAPPROVER")
+    with pytest.raises(StaleCard, match="not applied at revision 1"):
+        service.revise(
+            rejected.id, _raised(rejected), reasons=(), confidence=0.5, note="x", base_revision=1
+        )
+    other = service.size(_request("other-api"), "UREQUESTER", "C1", "1.0")
+    applied = service.approve(other.card_ref(), "UAPPROVER")
+    first = service.revise(
+        applied.id, _raised(applied), reasons=(), confidence=0.5, note="raise", base_revision=1
+    )
+    service.reject(first.card_ref(), "UAPPROVER")
+    # only on top of the revision in force
+    with pytest.raises(StaleCard):
+        service.revise(
+            applied.id, _raised(applied), reasons=(), confidence=0.5, note="x", base_revision=2
+        )
+    clock.now += 60
+    again = service.revise(
+        applied.id, _raised(first), reasons=(), confidence=0.5, note="raise", base_revision=1
+    )
+    assert again.state == S.PROPOSED and again.revision == 3 and again.in_force == 1
+    # the reopened revision expires like any other
+    clock.now += 3601
+    assert [p.id for p in service.expire_due()] == [applied.id]
 
 
 def test_card_hash_mismatch_is_refused(rp: Pair) -> None:

@@ -52,7 +52,11 @@ def test_state_machine_table() -> None:
     # an applied proposal only ever goes back to proposed: a check's new revision
     assert allowed(S.APPLIED, S.PROPOSED)
     assert not any(allowed(S.APPLIED, s) for s in S if s != S.PROPOSED)
-    assert not allowed(S.REJECTED, S.APPROVED) and not allowed(S.REJECTED, S.PROPOSED)
+    assert not allowed(S.REJECTED, S.APPROVED)
+    # a rejected or expired check's revision leaves the applied one running: only a new
+    # revision reopens it (the service allows that only with an applied revision in force)
+    for decided in (S.REJECTED, S.EXPIRED):
+        assert [s for s in S if allowed(decided, s)] == [S.PROPOSED]
 
 
 def test_create_twice_is_refused(rp: Pair) -> None:

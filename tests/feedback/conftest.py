@@ -1,5 +1,6 @@
 """Fixtures for the checks: the real Prometheus of tests/prometheus (backfilled, time-shifted
-traces with OOM kills), real Redis under a unique prefix, and a recording thread poster."""
+traces with OOM kills), a second one standing for another cluster (:mod:`.cluster_b`), real
+Redis under a unique prefix, and a recording thread poster."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import pytest
 
 from bot.approvals.access import AccessConfig
 from bot.approvals.models import Proposal
+from tests.feedback.cluster_b import prom_b
 from tests.prometheus.conftest import prom, schema
 
-__all__ = ["ACCESS", "Posted", "RecordingPoster", "prom", "schema"]
+__all__ = ["ACCESS", "Posted", "RecordingPoster", "prom", "prom_b", "schema"]
 
 ACCESS = AccessConfig.model_validate(
     {

@@ -43,11 +43,24 @@ def components(
     )
 
 
-def apply(parts: Components, workload: str, namespace: str, sizing: Sizing | None) -> Proposal:
+def apply(
+    parts: Components,
+    workload: str,
+    namespace: str,
+    sizing: Sizing | None,
+    cluster: str | None = None,
+) -> Proposal:
     """Size, optionally edit to ``sizing``, and approve: the real service path."""
     service = parts.service
     proposal = service.size(
-        SizeRequest(name=workload, namespace=namespace, language="python", rps_low=10, rps_high=30),
+        SizeRequest(
+            name=workload,
+            namespace=namespace,
+            language="python",
+            rps_low=10,
+            rps_high=30,
+            cluster=cluster,
+        ),
         REQUESTER,
         channel="C1",
         thread_ts="1700000000.000100",

@@ -25,6 +25,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,6 +271,23 @@ def prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromServer]:
     try:
         _wait_ready(url, process, log)
         yield PromServer(url, now, nezha, shift, lab, lab_end, broken_at, handlers_at, data)
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def serve_prometheus(data: Path, root: Path) -> Iterator[str]:
+    """Another real Prometheus over a backfilled ``data`` directory, ready; yields its URL."""
+    binary = _require("prometheus")
+    config = root / "prometheus.yml"
+    config.write_text("global:\n  evaluation_interval: 1m\nscrape_configs: []\n")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = root / "prometheus.log"
+    process = _start(binary, config, data, port, log)
+    try:
+        _wait_ready(url, process, log)
+        yield url
     finally:
         _stop(process)
 

@@ -25,6 +25,9 @@ REQUESTS = "kube_pod_container_resource_requests"
 LIMITS = "kube_pod_container_resource_limits"
 LAST_TERMINATED = "kube_pod_container_status_last_terminated_reason"
 RESTARTS = "kube_pod_container_status_restarts_total"
+# 1 while a container waits, one series per reason; kube-state-metrics exports none otherwise.
+WAITING_REASON = "kube_pod_container_status_waiting_reason"
+CRASH_LOOP = 'reason="CrashLoopBackOff"'
 THROTTLED = "container_cpu_cfs_throttled_periods_total"
 PERIODS = "container_cpu_cfs_periods_total"
 POD_LABELS = "kube_pod_labels"
@@ -48,6 +51,7 @@ EXPORTERS = {
     LIMITS: KUBE_STATE_METRICS,
     LAST_TERMINATED: KUBE_STATE_METRICS,
     RESTARTS: KUBE_STATE_METRICS,
+    WAITING_REASON: KUBE_STATE_METRICS,
     POD_LABELS: KUBE_STATE_METRICS,
     REC_CPU_MEAN: RULES,
     REC_CPU_MAX: RULES,
@@ -245,6 +249,13 @@ def sample_time(function: str, sel: str, labels_sel: str, window_s: int, interva
     live = f"timestamp(last_over_time({MEMORY}{sel}[{seconds(interval_s)}]))"
     stamps = per_workload(function, peers_only(live, labels_sel))
     return over_time(f"{function}_over_time", stamps, window_s, interval_s)
+
+
+def crash_loop_back_off(namespace: str, container: str, window_s: int) -> str:
+    """Every sample of a workload's containers waiting in ``CrashLoopBackOff`` in the window:
+    the kubelet's own verdict that a container keeps exiting and is being held back."""
+    sel = selector(matcher("namespace", namespace), matcher("container", container), CRASH_LOOP)
+    return raw(WAITING_REASON, sel, window_s)
 
 
 def increase_total(metric: str, sel: str, window_s: int) -> str:
