@@ -387,6 +387,7 @@ class Components:
             applied_revision=applied.revision,
             applied=applied.all,
             prometheus_for=self.prometheus_url,
+            superseded_by=applied.superseded_by,
         )
 
     def prometheus_url(self, cluster: str) -> str | None:

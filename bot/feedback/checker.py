@@ -103,6 +103,7 @@ class Checker:
         applied_revision: Callable[[str], int | None],
         applied: Callable[[], dict[str, tuple[int, float]]],
         prometheus_for: Callable[[str], str | None],
+        superseded_by: Callable[[str], str | None],
     ) -> None:
         """``prometheus_for`` gives the Prometheus URL of a cluster of the clusters file (None:
         it has none); proposals without a cluster use ``prometheus.url``."""
@@ -118,6 +119,7 @@ class Checker:
         self._applied_revision = applied_revision
         self._applied = applied
         self._prometheus_for = prometheus_for
+        self._superseded_by = superseded_by
 
     # -- the check -------------------------------------------------------------------------
 
@@ -126,6 +128,9 @@ class Checker:
         proposal = self._service.find(spec.proposal_id)
         if proposal is None:
             return "skipped: the proposal is gone"
+        newer = self._superseded_by(spec.proposal_id)
+        if newer is not None:
+            return f"skipped: {newer} was applied to {proposal.key} since"
         running = self._applied_revision(spec.proposal_id)
         if running is not None and running != spec.revision:
             return f"skipped: revision {running} was applied since"

@@ -36,17 +36,52 @@ WATCH = "bot.feedback.jobs.watch"
 REFRESH_PEERS = "bot.feedback.jobs.refresh_peers"
 
 
+# Record a proposal's applied revision; any other proposal recorded for the same workload
+# (cluster/namespace/name) is superseded: dropped from the record, its successor noted.
+_SET = """
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local pid = all[i]
+  if pid ~= ARGV[1] then
+    local ok, body = pcall(cjson.decode, all[i + 1])
+    if ok and body['workload'] == ARGV[3] then
+      redis.call('HDEL', KEYS[1], pid)
+      redis.call('HSET', KEYS[2], pid, ARGV[1])
+    end
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+"""
+
+
 class AppliedRevision:
-    """Which revision of each proposal runs now, for the checks and the watch."""
+    """Which revision of each proposal runs now, for the checks and the watch.
+
+    One proposal per workload: applying a new proposal for a workload supersedes the older
+    one, whose remaining checks and watch then stop (they would report on a size that no
+    longer runs, next to the new proposal's own reports).
+    """
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._key = prefix + "feedback:applied"
+        self._superseded = prefix + "feedback:superseded"
+        self._set = redis.register_script(_SET)
 
-    def set(self, proposal_id: str, revision: int, at: float) -> None:
-        self._redis.hset(
-            self._key, proposal_id, json.dumps({"revision": revision, "applied_at": at})
+    def set(self, proposal_id: str, revision: int, at: float, workload: str = "") -> None:
+        """``workload`` names what runs (cluster/namespace/name); "" supersedes nothing."""
+        body = json.dumps({"revision": revision, "applied_at": at, "workload": workload})
+        self._set(
+            keys=[self._key, self._superseded],
+            args=[proposal_id, body, workload or f"\x00{proposal_id}"],
         )
+
+    def superseded_by(self, proposal_id: str) -> str | None:
+        """The proposal applied to the same workload after this one, if any."""
+        raw = self._redis.hget(self._superseded, proposal_id)
+        return str(raw) if raw else None
 
     def revision(self, proposal_id: str) -> int | None:
         raw = self._redis.hget(self._key, proposal_id)
@@ -85,7 +120,8 @@ class CheckScheduler:
     def applied(self, proposal: Proposal) -> list[str]:
         """Schedule every check of a newly applied revision; returns the job ids scheduled."""
         at = proposal.updated_at
-        self.applied_revisions.set(proposal.id, proposal.revision, at)
+        workload = f"{proposal.cluster or ''}/{proposal.namespace}/{proposal.workload}"
+        self.applied_revisions.set(proposal.id, proposal.revision, at, workload)
         self._outcomes.predicted(proposal, at)
         guard = f"{self._prefix}feedback:scheduled:{proposal.id}:r{proposal.revision}"
         if not self._redis.set(guard, str(at), nx=True):

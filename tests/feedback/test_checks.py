@@ -131,6 +131,28 @@ def test_the_watch_reports_an_oom_kill_at_once_with_a_memory_raise(
         assert len(poster.messages()) == 1
 
 
+def test_a_newer_proposal_applied_to_the_workload_stops_the_older_ones_checks(
+    prom: PromServer, poster: RecordingPoster
+) -> None:
+    now = time.time()
+    with redis_prefix() as (client, prefix):
+        parts = components(settings(prefix, prom.url), client, Clock(now - 12 * 3600), poster)
+        first = apply(parts, "orders", "lab", None)
+        bigger = Sizing(replicas=1, cpu_request="300m", memory_request="600Mi", memory_limit="1Gi")
+        second = apply(parts, "orders", "lab", bigger)
+        assert second.id != first.id and second.state == ProposalState.APPLIED
+        # one report per workload: the watch looks at the proposal that runs now ...
+        results = parts.checker.watch_all(now)
+        assert [r.split(":")[0] for r in results] == [second.id]
+        # ... and the older proposal's scheduled checks say why they stop
+        spec = CheckSpec(
+            proposal_id=first.id, revision=1, check="report", applied_at=now - 86_400, due_at=now
+        )
+        done = parts.checker.run(spec, final_attempt=True)
+        assert done == f"skipped: {second.id} was applied to lab/orders since"
+        assert parts.check_scheduler.applied_revisions.superseded_by(second.id) is None
+
+
 def test_a_schedule_survives_a_restart_of_every_process(
     prom: PromServer, poster: RecordingPoster
 ) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,7 +116,7 @@ class ExponentialBuckets:
     ratio: float = 1.0 + BUCKET_SIZE_GROWTH
     epsilon: float = EPSILON
 
-    @property
+    @cached_property
     def num_buckets(self) -> int:
         r, first = self.ratio, self.first_bucket_size
         return math.ceil(math.log(self.max_value * (r - 1) / first + 1) / math.log(r)) + 1
@@ -137,17 +138,25 @@ class ExponentialBuckets:
     def percentile(self, buckets: IntArray, weights: FloatArray, percentile: float) -> float:
         """``histogram.Percentile``: upper edge of the first bucket whose running weight reaches
         ``percentile`` of the total (the start of the last bucket, which has no upper edge)."""
+        return self.percentiles(buckets, weights, (percentile,))[percentile]
+
+    def percentiles(
+        self, buckets: IntArray, weights: FloatArray, wanted: tuple[float, ...]
+    ) -> dict[float, float]:
+        """:meth:`percentile` for each of ``wanted``, from one histogram."""
         hist = np.bincount(buckets, weights=weights, minlength=self.num_buckets)
         heavy = np.flatnonzero(hist >= self.epsilon)
         if len(heavy) == 0:
-            return 0.0
+            return {p: 0.0 for p in wanted}
         lo, hi = int(heavy[0]), int(heavy[-1])
-        threshold = percentile * float(hist.sum())
-        reached = np.flatnonzero(np.cumsum(hist[lo:hi]) >= threshold)
-        bucket = lo + int(reached[0]) if len(reached) else hi
-        if bucket < self.num_buckets - 1:
-            return self.start(bucket + 1)
-        return self.start(bucket)
+        total = float(hist.sum())
+        running = np.cumsum(hist[lo:hi])
+        out = {}
+        for p in wanted:
+            reached = np.flatnonzero(running >= p * total)
+            bucket = lo + int(reached[0]) if len(reached) else hi
+            out[p] = self.start(bucket + 1) if bucket < self.num_buckets - 1 else self.start(bucket)
+        return out
 
 
 def decay_weights(timestamps: IntArray, half_life_s: float) -> FloatArray:
@@ -281,7 +290,7 @@ def estimate(history: UsageHistory, settings: VpaSettings | None = None) -> VpaE
     cpu_buckets = ExponentialBuckets(CPU_MAX_CORES, settings.cpu_first_bucket_cores)
     cpu_index = cpu_buckets.find(cpu)
     cpu_weights = MIN_SAMPLE_WEIGHT * decay_weights(stamps, settings.cpu_half_life_hours * 3600)
-    cpu_p = {p: cpu_buckets.percentile(cpu_index, cpu_weights, p) for p in percentiles}
+    cpu_p = cpu_buckets.percentiles(cpu_index, cpu_weights, percentiles)
 
     mem_buckets = ExponentialBuckets(MEMORY_MAX_BYTES, MEMORY_FIRST_BUCKET_BYTES)
     peaks, peak_stamps = memory_peaks(history, settings.memory_aggregation_hours * 3600)
@@ -289,7 +298,7 @@ def estimate(history: UsageHistory, settings: VpaSettings | None = None) -> VpaE
     mem_weights = MEMORY_PEAK_WEIGHT * decay_weights(
         peak_stamps, settings.memory_half_life_hours * 3600
     )
-    mem_p = {p: mem_buckets.percentile(mem_index, mem_weights, p) for p in percentiles}
+    mem_p = mem_buckets.percentiles(mem_index, mem_weights, percentiles)
 
     confidence = confidence_days(history)
     return VpaEstimate(
