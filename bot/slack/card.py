@@ -101,6 +101,25 @@ def _summary(proposal: Proposal) -> Block:
     return fields(pairs)
 
 
+def _against_running(proposal: Proposal) -> str | None:
+    """What this revision would change in the one that runs now (a check's right-size)."""
+    running = proposal.in_force
+    if running is None or running == proposal.revision or proposal.state != S.PROPOSED:
+        return None
+    base = next((r.sizing for r in proposal.revisions if r.number == running), None)
+    if base is None:
+        return None
+    new = proposal.current.sizing
+    changes = [
+        f"{field.title} {getattr(base, name) or 'none'} → {getattr(new, name) or 'none'}"
+        for name, field in type(new).model_fields.items()
+        if getattr(base, name) != getattr(new, name)
+    ]
+    if not changes:
+        return None
+    return f"*Changes* to revision {running}, which runs now: " + " · ".join(changes)
+
+
 def _shares(*parts: tuple[str, float | None]) -> str:
     said = [f"{p} of the {name}" for name, share in parts if (p := _percent(share))]
     return ", ".join(said)
@@ -344,8 +363,11 @@ def proposal_card(proposal: Proposal) -> list[Block]:
     blocks: list[Block] = [
         header(f"{card_title(proposal)} · {proposal.workload}"),
         _summary(proposal),
-        section(_footprint_text(proposal) + "\n" + image_line(proposal)),
     ]
+    changes = _against_running(proposal)
+    if changes:
+        blocks.append(section(changes))
+    blocks.append(section(_footprint_text(proposal) + "\n" + image_line(proposal)))
     outcome = _outcome(proposal)
     if outcome:
         blocks.append(section(outcome))

@@ -20,6 +20,9 @@ def confidence_hint(proposal: Proposal) -> str:
         return "the 24 h check re-sizes it from its own use"
     if proposal.state != S.PROPOSED:
         return ""
+    running = proposal.in_force
+    if running is not None and running != proposal.revision:
+        return f"from its own use since revision {running} was applied; daily checks go on"
     if proposal.confidence >= 0.7:
         return "its peers agree closely"
     named = [str(n) for n in proposal.request.get("similar") or ()]  # type: ignore[attr-defined]

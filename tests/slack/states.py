@@ -10,11 +10,12 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.approvals.models import Prices, ProposalState
+from bot.approvals.models import Prices, ProposalState, Sizing
 from bot.executors.base import ApplyResult, ApplyStep
 from bot.slack import blocks
 from tests.approvals.doubles import Clock, RecordingExecutor, make_service, redis_prefix
 from tools.propose import SizeRequest
+from tools.sizing.models import Reason
 
 __all__ = ["STATES", "card_states"]
 
@@ -25,6 +26,8 @@ STATES = (
     "rolled-back",
     "failed",
     "expired",
+    "rightsize",
+    "rightsize-rejected",
     "does-not-fit",
     "manifest",
     "home",
@@ -63,7 +66,37 @@ def card_states() -> dict[str, dict[str, Any]]:
         # What the card shows between the approval and the outcome (observe() in approve).
         applying = {"state": ProposalState.APPLYING, "updated_by": "UAPPROVER"}
         out["applying"] = card(waiting.model_copy(update=applying))
-        out["applied"] = card(service.approve(waiting.card_ref(), "UAPPROVER"))
+        applied = service.approve(waiting.card_ref(), "UAPPROVER")
+        out["applied"] = card(applied)
+        # The 24 h check's right-size of what runs: a new revision with the same buttons.
+        window = "24.0 h to 2026-12-03 09:00 UTC, 288 five-minute windows, 2 pods"
+        revised = service.revise(
+            applied.id,
+            Sizing(replicas=2, cpu_request="120m", memory_request="90Mi", memory_limit="160Mi"),
+            reasons=(
+                Reason(
+                    field="cpu_request",
+                    value=0.12,
+                    statistic="p95 of 5-min mean CPU, recency half-life 12 h",
+                    window=window,
+                    text="p95 of 5-minute CPU was 118m; the 46m request was 61 % under it",
+                ),
+                Reason(
+                    field="memory_request",
+                    value=90 * 2**20,
+                    statistic="p95 of 5-min mean memory, recency half-life 12 h",
+                    window=window,
+                    text="p95 of 5-minute memory was 89Mi against the 26Mi request",
+                ),
+            ),
+            confidence=0.62,
+            note="right-size from its own usage after the check missed requests-fit",
+            base_revision=applied.revision,
+        )
+        out["rightsize"] = card(revised)
+        out["rightsize-rejected"] = card(
+            service.reject(revised.card_ref(), "UAPPROVER", "we expect a launch next week")
+        )
 
         executor.outcome = ApplyResult(
             ok=False,

@@ -26,6 +26,12 @@ def test_every_state_is_valid_and_renders() -> None:
     misfit = json.dumps(states["does-not-fit"], ensure_ascii=False)
     assert "sizer_approve" not in misfit and "Use 3 replicas" in misfit
     assert "calls for 58 replicas" in misfit
+    rightsize = json.dumps(states["rightsize"], ensure_ascii=False)
+    assert "sizer_approve" in rightsize and "revision 2" in rightsize
+    assert "*Changes* to revision 1, which runs now: CPU request 46m → 120m" in rightsize
+    assert "Memory request 26Mi → 90Mi" in rightsize and "sized from emailservice" not in rightsize
+    rejected = json.dumps(states["rightsize-rejected"], ensure_ascii=False)
+    assert "revision 1 stays applied" in rejected and "sizer_approve" not in rejected
     home = json.dumps(states["home"], ensure_ascii=False)
     assert "big-api" in home and "40 min ago" in home
 
