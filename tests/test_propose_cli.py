@@ -1,4 +1,6 @@
 import json
+import os
+import sys
 
 import pytest
 import yaml
@@ -132,3 +134,16 @@ def test_the_image_port_and_probe_reach_the_preview(capsys: pytest.CaptureFixtur
     assert "# Image: not set (give --image)" in capsys.readouterr().out
     assert main(["propose", "--name", "q-worker", "--kind", "worker", "--messages", "5-10"]) == 0
     assert "sized from 5-10 messages/s" in capsys.readouterr().out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `sizer propose --json | head -c 1`: the pipe closes under the writer.
+    read, write = os.pipe()
+    os.close(read)
+    closed = os.fdopen(write, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", closed)
+    code = main(["propose", "--name", "items-api", "--rps", "50-100", "--json"])
+    assert code == 141
+    assert "Traceback" not in capsys.readouterr().err

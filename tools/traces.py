@@ -46,7 +46,9 @@ class TraceError(ValueError):
     """A trace file that does not follow the trace format; says file, line and reason."""
 
     def __init__(self, path: Path, line: int, reason: str) -> None:
-        super().__init__(f"{path}:{line}: {reason}")
+        # Line 0 means the file (or directory) itself, not a line in it.
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {reason}")
         self.path = path
         self.line = line
         self.reason = reason
@@ -220,10 +222,15 @@ def load_trace(directory: Path | str) -> Trace:
     """Load and validate one trace directory."""
     root = Path(directory)
     if not root.is_dir():
-        raise TraceError(root, 0, "not a directory")
+        raise TraceError(root, 0, "not a directory (a trace is a directory; see traces/FORMAT.md)")
     for name in ("services.csv", "usage.csv.gz"):
         if not (root / name).is_file():
-            raise TraceError(root / name, 0, "file is missing")
+            raise TraceError(
+                root / name,
+                0,
+                "file is missing (a trace directory holds services.csv and "
+                "usage.csv[.gz]; see traces/FORMAT.md)",
+            )
     services = read_services(root / "services.csv")
     usage_pods = read_usage(root / "usage.csv.gz", services)
     events = read_events(root / "events.csv", services)

@@ -304,7 +304,9 @@ class Planner:
         lines = [f"Sized `{d.workload}`: {_fmt_size(d)}. Confidence {d.confidence}."]
         lines += plain_why(d.reasons, d.numbers(), language=args.get("language"))
         lines += [f"Note: {n}" for n in notes]
-        lines.append(f"Not stored as a proposal ({why}), so there is nothing to approve yet.")
+        lines.append(
+            f"Not stored as a proposal, so there is nothing to approve or change yet: {why}."
+        )
         return "\n".join(lines)
 
     def _edit(self, proposal_id: str, changes: dict[str, Any], turn: Turn) -> str:

@@ -91,13 +91,13 @@ def test_not_gzip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (directory / "usage.csv.gz").write_bytes(b"timestamp,service\n")
     code, _, err = _run(directory, capsys)
     assert code == 2
-    assert err.startswith(f"sizer backtest: {directory / 'usage.csv.gz'}:0: cannot read gzip")
+    assert err.startswith(f"sizer backtest: {directory / 'usage.csv.gz'}: cannot read gzip")
 
 
 def test_missing_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(tmp_path / "nowhere", capsys)
     assert code == 2
-    assert err == f"sizer backtest: {tmp_path / 'nowhere'}:0: not a directory\n"
+    assert err.startswith(f"sizer backtest: {tmp_path / 'nowhere'}: not a directory")
 
 
 def test_a_good_trace_passes_the_same_path(

@@ -11,6 +11,7 @@ import pytest
 from tests.prometheus.conftest import PromServer
 from tools.prometheus import (
     EmptyResult,
+    MalformedResponse,
     MetricSchema,
     MissingMetric,
     PartialData,
@@ -302,3 +303,13 @@ def test_recorded_profiles_need_the_rules(prom: PromServer, schema: MetricSchema
             prom.handlers_at,
             recorded=True,
         )
+
+
+def test_a_url_with_the_api_path_says_to_give_the_base_url(prom: PromServer) -> None:
+    # PROMETHEUS_URL=http://host:9090/api/v1: the real server answers 404 to every query.
+    with (
+        PrometheusClient(prom.url + "/api/v1", timeout_s=5) as client,
+        pytest.raises(MalformedResponse, match="without /api/v1") as caught,
+    ):
+        client.instant("up")
+    assert prom.url in str(caught.value)

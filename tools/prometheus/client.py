@@ -153,6 +153,13 @@ class PrometheusClient:
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise PrometheusUnreachable(self.url, type(exc).__name__) from None
         except PrometheusApiClientException as exc:
+            if "Status Code 404" in str(exc):
+                # Nothing serves the query API there: usually a path after host:port.
+                raise MalformedResponse(
+                    self.url,
+                    "HTTP 404 for /api/v1/query: give the server's base URL, "
+                    "without /api/v1 or another path",
+                ) from None
             raise QueryFailed(f"Prometheus rejected a query: {exc}") from None
         except requests.exceptions.JSONDecodeError:
             raise MalformedResponse(self.url, "the body is not JSON") from None
