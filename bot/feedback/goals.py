@@ -169,9 +169,7 @@ def judge(
     )
     crash = _crash_loop(verification, crash_loops, crash_loop_restarts)
     throttled = verification.throttled_share
-    saturated = m.cpu_saturated_share >= g.max_saturated_share or (
-        throttled is not None and throttled >= g.max_throttled_share
-    )
+    saturated = g.saturated(m.cpu_saturated_share, throttled)
     saturation = GoalResult(
         goal="no-saturation",
         status="fail" if saturated else "pass",
@@ -186,8 +184,7 @@ def judge(
             else "; throttling not measured"
         ),
     )
-    slacks = [s for s in (m.cpu_slack, m.mem_slack) if s is not None]
-    fits = bool(slacks) and all(abs(s) <= g.max_abs_slack for s in slacks)
+    fits = g.requests_fit(m.cpu_slack, m.mem_slack)
     requests = GoalResult(
         goal="requests-fit",
         status="not judged" if launch else "pass" if fits else "fail",

@@ -7,11 +7,13 @@ replayed sample by sample over the whole trace:
 - a kill is a raw memory sample above the limit in force (counted per pod as a crossing, as
   in the benchmark); a recommender that reacts to kills changes the size right after it;
 - at every check (``check_every`` after launch, then again every ``check_every``) a
-  recommender that runs at checks re-sizes from the service's own history so far;
+  recommender that runs at checks re-sizes from the service's own history so far (Sizer only
+  when the period just ended missed a goal, as the bot's checks do);
 - a continuous recommender re-sizes at every ``tick`` from the history so far.
 
 How each recommender runs is what it does in a cluster: Sizer raises the limit after a kill
-(:mod:`tools.sizing.oom`) and right-sizes at each check; VPA's recommender and Autopilot's
+(:mod:`tools.sizing.oom`) and right-sizes at a check that missed a goal, for a size that
+holds until the next check; VPA's recommender and Autopilot's
 moving window run continuously and react to kills; KRR is a report, applied at each check
 and blind to kills in between. VPA's updater evicts a pod only when its requests fall outside
 the recommender's [lower bound, upper bound] (or after a kill); for the others a new size is
@@ -153,10 +155,9 @@ def sizer_goal_missed(
         float(current.memory_request_bytes),
         None if current.memory_limit_bytes is None else float(current.memory_limit_bytes),
     )
-    slacks = [x for x in (m.cpu_slack, m.mem_slack) if x is not None]
     return (
-        any(abs(x) > g.max_abs_slack for x in slacks)
-        or m.cpu_saturated_share >= g.max_saturated_share
+        not g.requests_fit(m.cpu_slack, m.mem_slack)
+        or g.saturated(m.cpu_saturated_share)
         or m.oom_events > 0
     )
 

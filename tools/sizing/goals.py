@@ -19,3 +19,14 @@ class Goals(BaseModel):
     max_abs_slack: float = Field(0.10, gt=0, le=1)
     max_saturated_share: float = Field(0.01, ge=0, le=0.5)
     max_throttled_share: float = Field(0.01, ge=0, le=0.5)
+
+    def requests_fit(self, cpu_slack: float | None, mem_slack: float | None) -> bool:
+        """Requests within ``max_abs_slack`` of the p95 of 5-minute usage (none known: no)."""
+        slacks = [x for x in (cpu_slack, mem_slack) if x is not None]
+        return bool(slacks) and all(abs(x) <= self.max_abs_slack for x in slacks)
+
+    def saturated(self, saturated_share: float, throttled_share: float | None = None) -> bool:
+        """CPU at its limit, or throttled, too often (throttling: None where not measured)."""
+        return saturated_share >= self.max_saturated_share or (
+            throttled_share is not None and throttled_share >= self.max_throttled_share
+        )
