@@ -14,9 +14,9 @@ per-namespace factors on the peers' prediction:
   (``factor_spread``), never below ``prior_outcomes``. Noisy metrics (CPU of a cold start)
   need many outcomes to move; consistent ones move quickly. Each ratio is first bounded to
   ×/÷ ``max_factor`` so one broken measurement cannot dominate, and so is the factor;
-- a factor is kept only if it predicts outcomes it was not learnt from: each outcome,
-  corrected by the factor learnt from the others in its group, must on the median come
-  closer than uncorrected (so one outcome never makes a factor);
+- a factor is kept only if it improves sizes it was not learnt from: each outcome's proposed
+  size, corrected by the factor learnt from the others in its group, must on the median come
+  closer to what was used than uncorrected (so one outcome never makes a factor);
 - the namespace factor is learnt on what the runtime factor leaves over, so the two
   multiply without counting the same error twice.
 
