@@ -199,11 +199,13 @@ def test_recommenders_option_selects_and_validates(
 
 
 def test_everything_skipped_when_the_history_leaves_too_little(
-    trace_dir: tuple[Path, list[str]], tmp_path: Path
+    trace_dir: tuple[Path, list[str]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     directory, _ = trace_dir
     out = tmp_path / "skip.json"
     assert main(["backtest", str(directory), "--history-hours", "27", "--json", str(out)]) == 0
+    # the empty table says why
+    assert "3 skipped (all: less than 4 h after the split (3.0 h))" in capsys.readouterr().out
     doc = json.loads(out.read_text())
     assert doc["services"] == []
     assert doc["skipped"] == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,22 @@ def _cell(summary: Summary, field: str) -> str:
     return _pct(value, signed=field not in _SHARES | _ABSOLUTE)
 
 
+def _why_skipped(result: BacktestResult) -> str:
+    """The most common reason services were skipped (all of them: the table is empty)."""
+    if not result.skipped:
+        return ""
+    reasons = Counter(s.reason for s in result.skipped)
+    reason, count = reasons.most_common(1)[0]
+    return f" ({'all' if count == len(result.skipped) else count}: {reason})"
+
+
 def summary_table(result: BacktestResult) -> Table:
     """One row per recommender with the summary columns of the benchmark."""
     hours = f", history {result.history_hours:g} h" if result.history_hours is not None else ""
     table = Table(
         title=f"{result.trace} — {result.mode}{hours}",
-        caption=f"{len(result.services)} services scored, {len(result.skipped)} skipped",
+        caption=f"{len(result.services)} services scored, {len(result.skipped)} skipped"
+        + _why_skipped(result),
     )
     table.add_column("recommender", no_wrap=True)
     for header, _ in COLUMNS:
