@@ -578,11 +578,13 @@ class ProposalService:
 
         It goes through the same Approve / Edit / Reject path, access rules and audit as the
         first one; the applied revision keeps running until it is approved. After an earlier
-        check's revision was rejected or expired, ``base_revision`` still runs and a check may
-        propose again; a proposal that was never applied never gets one.
+        check's revision was rejected, expired or rolled back, ``base_revision`` still runs
+        and a check may propose again; a proposal that was never applied never gets one.
         """
         seen = self.get(proposal_id)
-        reopens = seen.state in (S.REJECTED, S.EXPIRED) and seen.revision > base_revision
+        reopens = (
+            seen.state in (S.REJECTED, S.EXPIRED, S.ROLLED_BACK) and seen.revision > base_revision
+        )
         if seen.in_force != base_revision or not (seen.state == S.APPLIED or reopens):
             raise StaleCard(
                 f"{seen.id} is {seen.state} at revision {seen.revision}, not applied at revision "

@@ -40,9 +40,10 @@ S = ProposalState
 # and the workload showing up in the cluster with the proposal's annotation to ``applied``.
 # applied → proposed is a revision a check proposes from the workload's own usage (right-size,
 # memory raise): it goes through the same approval again, while the applied revision runs on.
-# Such a revision may be rejected or expire; what runs is still the applied revision
-# (``Proposal.in_force``), so a later check may propose again: rejected / expired → proposed,
-# which the service allows only on a proposal with an applied revision in force.
+# Such a revision may be rejected, expire, or be rolled back by a failed rollout; what runs is
+# still the applied revision (``Proposal.in_force``), so a later check may propose again:
+# rejected / expired / rolled_back → proposed, which the service allows only on a proposal
+# with an applied revision in force.
 TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.PROPOSED: frozenset({S.PROPOSED, S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.APPLYING, S.FAILED}),
@@ -54,12 +55,13 @@ TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     S.EXPIRED: frozenset({S.PROPOSED}),
     S.APPLIED: frozenset({S.PROPOSED}),
     S.FAILED: frozenset(),
-    S.ROLLED_BACK: frozenset(),
+    S.ROLLED_BACK: frozenset({S.PROPOSED}),
 }
 FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt) | {
     S.APPLIED,
     S.REJECTED,
     S.EXPIRED,
+    S.ROLLED_BACK,
 }
 INTERRUPTED = frozenset({S.APPROVED, S.APPLYING})
 # Waiting on a pull request or on the GitOps controller.

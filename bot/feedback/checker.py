@@ -270,7 +270,10 @@ class Checker:
         missed = [g.goal for g in judgement.missed()]
         if missed == ["no-crash-loop"]:
             return None, "Restarts that are not OOM kills are not a sizing problem: see the logs."
-        decided = proposal.state in (S.REJECTED, S.EXPIRED) and proposal.in_force == spec.revision
+        decided = (
+            proposal.state in (S.REJECTED, S.EXPIRED, S.ROLLED_BACK)
+            and proposal.in_force == spec.revision
+        )
         if not decided and (proposal.state != S.APPLIED or proposal.revision != spec.revision):
             return None, (
                 f"No new revision: the proposal is {proposal.state} at revision "
@@ -369,14 +372,17 @@ def _after_decision(
     """Whether to propose again after the last check's revision was rejected or expired.
 
     Only a check that measured usage after the decision asks again. An expiry decided nothing,
-    so the size is simply proposed again; a rejection is a person's answer, so it is asked
-    again only for an OOM kill since then or a size more than 10 % away from the rejected one.
+    so the size is simply proposed again; a rejection is a person's answer, and a rollback
+    says that size did not roll out, so each is asked again only for an OOM kill since then or
+    a size more than 10 % away from the one turned down.
     """
     last = proposal.current
     at = proposal.expires_at if proposal.state == S.EXPIRED else proposal.updated_at
     when = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if proposal.state == S.EXPIRED:
         said = f"revision {last.number} expired undecided on {when}"
+    elif proposal.state == S.ROLLED_BACK:
+        said = f"revision {last.number} was rolled back on {when} (its rollout failed)"
     else:
         by = proposal.updated_by
         said = f"a right-size (revision {last.number}) was rejected on {when} by <@{by}>"

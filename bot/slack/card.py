@@ -209,7 +209,10 @@ def _outcome(proposal: Proposal) -> str | None:
         return None
     where = f" at *{result.failed_step}*" if result.failed_step else ""
     what = "Rolled back" if proposal.state == S.ROLLED_BACK else "Failed"
-    return f"*{what}*{where}: {clip(result.error or 'no detail recorded', 1500)}"
+    line = f"*{what}*{where}: {clip(result.error or 'no detail recorded', 1500)}"
+    if proposal.state == S.ROLLED_BACK and running not in (None, proposal.revision):
+        line += f"\nRevision {running} stays applied and its checks go on."
+    return line
 
 
 def state_line(proposal: Proposal, *, with_error: bool = True) -> str:

@@ -55,8 +55,9 @@ def test_state_machine_table() -> None:
     assert not allowed(S.REJECTED, S.APPROVED)
     # a rejected or expired check's revision leaves the applied one running: only a new
     # revision reopens it (the service allows that only with an applied revision in force)
-    for decided in (S.REJECTED, S.EXPIRED):
+    for decided in (S.REJECTED, S.EXPIRED, S.ROLLED_BACK):
         assert [s for s in S if allowed(decided, s)] == [S.PROPOSED]
+    assert not any(allowed(S.FAILED, s) for s in S)
 
 
 def test_create_twice_is_refused(rp: Pair) -> None:

@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.approvals.models import Proposal, ProposalState
+from bot.executors.base import ApplyResult, ApplyStep
 from bot.feedback.spec import CheckSpec
 from bot.service import NotAuthorised
-from tests.approvals.doubles import Clock, redis_prefix
-from tests.feedback.conftest import RecordingPoster
+from bot.slack import blocks
+from bot.wiring import Components
+from tests.approvals.doubles import Clock, RecordingExecutor, redis_prefix
+from tests.feedback.conftest import ACCESS, RecordingPoster
 from tests.feedback.helpers import APPROVER, REQUESTER, apply, components, settings
 from tests.prometheus.conftest import PromServer
 from tools.sizing.quantities import parse_memory
@@ -188,3 +191,55 @@ def test_an_expired_revision_decided_nothing_and_the_next_check_proposes_again(
         again = service.get(proposal.id)
         assert again.state == S.PROPOSED and again.in_force == 1
         assert again.expires_at == due + HOUR  # and it expires in turn
+
+
+def test_a_rolled_back_revision_leaves_the_applied_one_and_is_proposed_again_only_if_different(
+    prom: PromServer, poster: RecordingPoster
+) -> None:
+    now = time.time()
+    applied_at = now - 22 * HOUR
+    clock = Clock(applied_at)
+    executor = RecordingExecutor()
+    with redis_prefix() as (client, prefix):
+        config = settings(prefix, prom.url, SIZER_CHECK_REPORT_AFTER_S=WINDOW)
+        parts = Components(
+            config, redis=client, access=ACCESS, executor=executor, poster=poster, clock=clock
+        )
+        service, checker = parts.service, parts.checker
+        proposal = apply(parts, "orders", "lab", None)
+        clock.now = now - 17 * HOUR
+        report = _spec(proposal, "report", applied_at, clock.now)
+        assert checker.run(report, final_attempt=True) == "proposed revision 2"
+
+        # the memory raise is approved, but its rollout fails and is rolled back
+        executor.outcome = ApplyResult(
+            ok=False,
+            rolled_back=True,
+            failed_step="rollout",
+            error="rollout: readiness probe failed; rolled back to the previous revision",
+            steps=[ApplyStep(name="apply", ok=True), ApplyStep(name="rollout", ok=False)],
+        )
+        clock.now = now - 16.9 * HOUR
+        rolled = service.approve(service.get(proposal.id).card_ref(), APPROVER)
+        assert rolled.state == S.ROLLED_BACK and rolled.in_force == 1
+        assert parts.check_scheduler.applied_revisions.revision(proposal.id) == 1
+        card = json.dumps(blocks.proposal_card(rolled))
+        assert "Revision 1 stays applied and its checks go on" in card
+
+        # the next check sees the same kill from before the rollback: the same raise is not
+        # proposed again (it did not roll out) ...
+        same = _spec(proposal, "day1", applied_at, now - 16.8 * HOUR)
+        assert checker.run(same, final_attempt=True) == "reported"
+        text = _follow_up(poster)
+        assert "revision 2 was rolled back on" in text and "is not proposed again" in text
+
+        # ... a kill after the rollback (11 h ago) proposes again, through the same approval
+        clock.now = now - 10 * HOUR
+        later = _spec(proposal, "day2", applied_at, now - 10 * HOUR)
+        assert checker.run(later, final_attempt=True) == "proposed revision 3"
+        again = service.get(proposal.id)
+        assert again.state == S.PROPOSED and again.in_force == 1
+        reopened = next(
+            e for e in service.trail(proposal.id) if e.revision == 3 and e.to_state == "proposed"
+        )
+        assert reopened.from_state == "rolled_back" and "after revision 2 was" in reopened.reason
