@@ -49,6 +49,7 @@ from tools.prometheus import (
     fetch_usage_history,
 )
 from tools.prometheus import queries as q
+from tools.prometheus.client import Series
 from tools.sizing.models import Policy, UsageHistory
 from tools.sizing.rightsize import InsufficientHistory, RightsizeSettings
 from tools.sizing.scoring import pooled_window_means
@@ -431,15 +432,20 @@ def _kills(
     series = client.samples(
         q.raw(q.LAST_TERMINATED, workload.selector('reason="OOMKilled"'), since_s), at
     )
-    pods: list[str] = []
+    pods, first = _first_seen(series)
+    return KillEvidence(kills=count, pods=pods, first_at=first)
+
+
+def _first_seen(series: list[Series]) -> tuple[tuple[str, ...], float | None]:
+    """The pods whose series is ever above 0, and the first time any of them is."""
+    pods: set[str] = set()
     first: float | None = None
-    for s in series:
-        hit = s.timestamps[np.asarray(s.values) > 0]
-        if not len(hit):
-            continue
-        pods.append(s.labels.get("pod", "?"))
-        first = float(hit[0]) if first is None else min(first, float(hit[0]))
-    return KillEvidence(kills=count, pods=tuple(sorted(set(pods))), first_at=first)
+    for one in series:
+        hit = one.timestamps[np.asarray(one.values) > 0]
+        if len(hit):
+            pods.add(one.labels.get("pod", "?"))
+            first = float(hit[0]) if first is None else min(first, float(hit[0]))
+    return tuple(sorted(pods)), first
 
 
 def _crash_loops(
@@ -450,14 +456,7 @@ def _crash_loops(
     series = client.samples(
         q.crash_loop_back_off(workload.namespace, workload.container_name, since_s), at
     )
-    pods: list[str] = []
-    first: float | None = None
-    for s in series:
-        hit = s.timestamps[np.asarray(s.values) > 0]
-        if not len(hit):
-            continue
-        pods.append(s.labels.get("pod", "?"))
-        first = float(hit[0]) if first is None else min(first, float(hit[0]))
+    pods, first = _first_seen(series)
     if pods:
-        return CrashLoops(reported=True, pods=tuple(sorted(set(pods))), first_at=first)
+        return CrashLoops(reported=True, pods=pods, first_at=first)
     return CrashLoops(reported=client.has(q.WAITING_REASON, since_s, at))
