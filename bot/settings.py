@@ -650,6 +650,14 @@ class FeedbackSettings(_Group):
         validation_alias="SIZER_CHECK_RETRY_BASE_S",
         description="first retry delay; each next one is four times longer",
     )
+    rightsize_history_s: int = Field(
+        7 * 86_400,
+        ge=3_600,
+        le=30 * 86_400,
+        validation_alias="SIZER_CHECK_RIGHTSIZE_HISTORY_S",
+        description="usage a check's right-size or memory raise reads, across revisions (the "
+        "goals are judged only since the revision's apply): limits cover the week's peaks",
+    )
     watch_interval_s: int = Field(
         300,
         ge=30,
