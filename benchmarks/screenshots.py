@@ -18,7 +18,15 @@ from tests.slack.blockkit_html import page
 from tests.slack.states import card_states
 
 # Cropped to the content, so the PNGs stay small.
-SIZES = {"manifest": "720,300", "home": "720,340", "does-not-fit": "800,690", "waiting": "800,560"}
+SIZES = {
+    "manifest": "720,300",
+    "reject-form": "720,360",
+    "home": "720,340",
+    "does-not-fit": "800,690",
+    "waiting": "800,560",
+    "rightsize-rejected": "800,600",
+    "rejected-with-reason": "800,600",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -151,7 +151,23 @@ def load_clusters(
         )
         for spec in parsed.clusters
     )
+    _own_files(path, filled)
     return parsed.model_copy(update={"clusters": filled, "from_file": True})
+
+
+def _own_files(path: Path, clusters: tuple[ClusterSpec, ...]) -> None:
+    """GitOps clusters share one repository: each must write its own files there."""
+    seen: dict[str, str] = {}
+    for spec in clusters:
+        template = spec.gitops_path or ""
+        if spec.apply_mode != "gitops" or "{cluster}" in template:
+            continue
+        other = seen.setdefault(template, spec.name)
+        if other != spec.name:
+            raise ClustersError(
+                f"{path}: clusters {other} and {spec.name} would write the same file "
+                f"{template} in the GitOps repository; put {{cluster}} in gitops_path"
+            )
 
 
 def cluster_first(own: PeerCatalog, shared: PeerCatalog, cluster: str) -> PeerCatalog:

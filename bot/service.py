@@ -46,6 +46,7 @@ from bot.approvals.models import (
     Sizing,
     shown_hash,
 )
+from bot.approvals.reasons import ReasonTooLong, clean_reason
 from bot.approvals.store import ProposalStore, TransitionConflict
 from bot.clusters import ClusterChoiceError, ClusterSet
 from bot.executors.base import (
@@ -510,17 +511,18 @@ class ProposalService:
         if problem is not None:
             self._store.deny(seen, actor, "approve refused: " + problem, self._clock())
             raise IntegrityError(f"refusing to apply: {problem}; ask for a new proposal")
-        lock = self._locks.acquire(seen.namespace, seen.workload, seen.id)
+        lock = self._locks.acquire(seen.namespace, seen.workload, seen.id, cluster=seen.cluster)
         if lock is None:
             self._refuse_moved(seen, actor, "approve")
-            holder = self._locks.holder(seen.namespace, seen.workload)
+            holder = self._locks.holder(seen.namespace, seen.workload, cluster=seen.cluster)
             if holder == seen.id:
                 self._store.deny(
                     seen, actor, "approve refused: already being applied", self._clock()
                 )
                 raise StaleCard(f"proposal {seen.id} is already being approved and applied")
+            where = seen.key + (f" on {seen.cluster}" if seen.cluster else "")
             raise Busy(
-                f"another change to {seen.key} ({holder}) is being applied; "
+                f"another change to {where} ({holder}) is being applied; "
                 "approve again when it has finished"
             )
         with lock, log_context(proposal_id=seen.id, workload=seen.key):
@@ -614,6 +616,7 @@ class ProposalService:
                 "updated_by": SYSTEM_ACTOR,
                 "result": None,
                 "applied_revision": base_revision,
+                "rejection_reason": None,
             }
         )
         if reopens:
@@ -688,7 +691,18 @@ class ProposalService:
         new_id = self._new_id()
         change = ", ".join(raised.changes_from(sizing))
         note = f"retry of {old.id} after it was {old.state.replace('_', ' ')}: {change}"
-        revision = self._revision(new_id, 1, old.workload, old.namespace, raised, actor, note, now)
+        revision = self._revision(
+            new_id,
+            1,
+            old.workload,
+            old.namespace,
+            raised,
+            actor,
+            note,
+            now,
+            container=container_of(old.request),  # the same image, port and probe
+            cluster=old.cluster,  # prepared by, and applied to, the same cluster
+        )
         proposal = old.model_copy(
             update={
                 "id": new_id,
@@ -706,10 +720,21 @@ class ProposalService:
         return self._store.create(proposal, reason=note)
 
     def reject(self, ref: CardRef, actor: str, note: str = "") -> Proposal:
+        """Reject the revision the card showed; ``note`` is the person's reason (optional).
+
+        The note is kept on the proposal (the card and later checks show it) and in the audit
+        entry of the same transition, so a second submit finds it rejected and changes nothing.
+        """
+        reason_text = rejection_note(note)
+        seen = self.rejectable(ref, actor)
+        reason = "rejected" + (f": {reason_text}" if reason_text else "") + _runs_on(seen)
+        return self._move(seen, S.REJECTED, actor, reason, note=reason_text or None)
+
+    def rejectable(self, ref: CardRef, actor: str) -> Proposal:
+        """The proposal behind a card, if ``actor`` may reject it now (before the form opens)."""
         seen = self._fresh(ref, actor, "reject")
         self._may_change(seen, actor, "reject")
-        reason = "rejected" + (f": {note}" if note else "") + _runs_on(seen)
-        return self._move(seen, S.REJECTED, actor, reason)
+        return seen
 
     def editable(self, ref: CardRef, actor: str) -> Proposal:
         """The proposal behind a card, if ``actor`` may open its edit form now."""
@@ -877,7 +902,7 @@ class ProposalService:
         return [
             p
             for p in self._store.in_states(sorted(INTERRUPTED))
-            if self._locks.holder(p.namespace, p.workload) != p.id
+            if self._locks.holder(p.namespace, p.workload, cluster=p.cluster) != p.id
         ]
 
     def unreported_interrupted(self) -> list[Proposal]:
@@ -903,13 +928,13 @@ class ProposalService:
         if not decision.allowed:
             self._store.deny(seen, actor, "resolve refused: " + decision.reason, self._clock())
             raise NotAuthorised(decision.reason)
-        if self._locks.holder(seen.namespace, seen.workload) == seen.id:
+        if self._locks.holder(seen.namespace, seen.workload, cluster=seen.cluster) == seen.id:
             raise Busy(
                 f"{seen.id} is still being applied (its lock is held); if the bot applying it "
                 f"died, the lock lapses within {self._locks.ttl_s:g}s: resolve it after that"
             )
         done = self._move(seen, outcome, actor, f"resolved after restart: {note or outcome}")
-        self._locks.release_for(seen.namespace, seen.workload, seen.id)
+        self._locks.release_for(seen.namespace, seen.workload, seen.id, cluster=seen.cluster)
         self._applied(done)
         return done
 
@@ -992,11 +1017,13 @@ class ProposalService:
         actor: str,
         reason: str,
         result: ApplyResult | None = None,
+        note: str | None = None,
     ) -> Proposal:
         update: dict[str, object] = {
             "state": target,
             "updated_at": self._clock(),
             "updated_by": actor,
+            "rejection_reason": note,
         }
         if result is not None:
             update["result"] = result
@@ -1012,6 +1039,14 @@ class ProposalService:
                 f"proposal {seen.id} was changed at the same moment (now {conflict.state}, "
                 f"revision {conflict.revision}); nothing was done"
             ) from None
+
+
+def rejection_note(text: str) -> str:
+    """A rejection reason as stored (:func:`clean_reason`); too long is an :class:`InputError`."""
+    try:
+        return clean_reason(text)
+    except ReasonTooLong as exc:
+        raise InputError(f"the reason is too long: {exc}") from None
 
 
 def _runs_on(proposal: Proposal) -> str:

@@ -286,9 +286,11 @@ class Components:
         prefix = self.settings.redis.prefix
         cluster = self.settings.cluster
         approvals = self.settings.approvals
+        # Where a proposal naming no cluster is applied (the router's default).
+        default = self.clusters.default or self.clusters.names[0]
         return ProposalService(
-            store=ProposalStore(self.redis, prefix),
-            locks=WorkloadLocks(self.redis, prefix, approvals.apply_lock_ttl_s),
+            store=ProposalStore(self.redis, prefix, default),
+            locks=WorkloadLocks(self.redis, prefix, approvals.apply_lock_ttl_s, default),
             executor=self.executor,
             access=self.access,
             groups=self.groups,

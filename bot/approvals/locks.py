@@ -11,6 +11,9 @@ A held lock is also a lease the apply checks before every step (:meth:`ApplyLock
 holder keeps its own deadline — the last renewal Redis confirmed plus the TTL, measured from
 before the call — so when Redis stalls or a renewal is refused the apply stops by itself,
 without asking Redis, before the lock can have lapsed and another apply started (fail closed).
+
+The lock is per cluster (:func:`~bot.approvals.keys.workload_slot`): the same namespace and name
+in two clusters are two workloads, applied independently.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from types import TracebackType
 
 from redis import Redis, RedisError
 
+from bot.approvals.keys import workload_slot
 from bot.executors.base import LeaseLost
 
 log = logging.getLogger(__name__)
@@ -142,20 +146,27 @@ class ApplyLock:
 
 
 class WorkloadLocks:
-    def __init__(self, redis: Redis, prefix: str, ttl_s: float) -> None:
+    """``default_cluster`` is where a proposal naming no cluster is applied (same lock)."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, ttl_s: float, default_cluster: str | None = None
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self.ttl_s = ttl_s
+        self._default = default_cluster
         self._release = redis.register_script(_RELEASE)
         self._renew = redis.register_script(_RENEW)
         self._release_for = redis.register_script(_RELEASE_FOR)
 
-    def _key(self, namespace: str, workload: str) -> str:
-        return f"{self._prefix}lock:{namespace}/{workload}"
+    def _key(self, namespace: str, workload: str, cluster: str | None) -> str:
+        return f"{self._prefix}lock:{workload_slot(namespace, workload, cluster, self._default)}"
 
-    def acquire(self, namespace: str, workload: str, proposal_id: str) -> ApplyLock | None:
-        """The lock, or None if another apply of this workload holds it."""
-        key = self._key(namespace, workload)
+    def acquire(
+        self, namespace: str, workload: str, proposal_id: str, *, cluster: str | None = None
+    ) -> ApplyLock | None:
+        """The lock, or None if another apply of this workload (in this cluster) holds it."""
+        key = self._key(namespace, workload, cluster)
         value = f"{proposal_id} {secrets.token_hex(8)}"
         started = time.monotonic()
         if self._redis.set(key, value, nx=True, px=int(self.ttl_s * 1000)):
@@ -174,13 +185,16 @@ class WorkloadLocks:
     def renew(self, lock: ApplyLock) -> bool:
         return bool(self._renew(keys=[lock.key], args=[lock.value, int(self.ttl_s * 1000)]))
 
-    def holder(self, namespace: str, workload: str) -> str | None:
-        value = self._redis.get(self._key(namespace, workload))
+    def holder(self, namespace: str, workload: str, *, cluster: str | None = None) -> str | None:
+        value = self._redis.get(self._key(namespace, workload, cluster))
         if value is None:
             return None
         text = value.decode() if isinstance(value, bytes) else str(value)
         return text.split(" ", 1)[0]
 
-    def release_for(self, namespace: str, workload: str, proposal_id: str) -> bool:
+    def release_for(
+        self, namespace: str, workload: str, proposal_id: str, *, cluster: str | None = None
+    ) -> bool:
         """Free the lock of an interrupted apply, only if that proposal holds it."""
-        return bool(self._release_for(keys=[self._key(namespace, workload)], args=[proposal_id]))
+        key = self._key(namespace, workload, cluster)
+        return bool(self._release_for(keys=[key], args=[proposal_id]))

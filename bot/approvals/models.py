@@ -197,6 +197,9 @@ class Proposal(BaseModel):
     applied_revision: int | None = Field(
         None, description="the revision last applied, kept while later ones are decided"
     )
+    rejection_reason: str | None = Field(
+        None, description="why the current revision was rejected, in the rejecter's words"
+    )
 
     @property
     def revision(self) -> int:

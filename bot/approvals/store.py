@@ -10,12 +10,15 @@ Keys (all under the configured prefix)::
     proposal:{id}        hash: state, revision, body (JSON), message_ts
     state:{state}        set of proposal ids
     expiry               zset: proposed ids by expiry time (kept on every move into proposed)
-    workload:{ns}/{name} hash: latest, applied (proposal ids), applied_since (its apply start)
+    workload:{slot}      hash: latest, applied (proposal ids), applied_since (its apply start)
     reported:{id}        an interrupted apply was reported (once)
-    names:{name}         set of namespaces that have a workload of that name
+    names:{name}         set of {ns} / {ns}@{cluster}: where a workload of that name lives
     user:{id}            zset: a requester's proposals by creation time
     editing:{id}:{rev}   who is saving the revision after {rev} (expires on its own)
     audit                the stream (see :mod:`bot.approvals.audit`)
+
+A workload's slot is ``{ns}/{name}`` on the default cluster and ``{ns}/{name}@{cluster}`` on
+any other (:mod:`bot.approvals.keys`), so two clusters never overwrite each other's pointer.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Iterable
 from redis import Redis
 
 from bot.approvals.audit import AuditEntry, AuditLog, now_iso
+from bot.approvals.keys import split_member, workload_member, workload_slot
 from bot.approvals.models import Proposal, ProposalState, allowed
 from bot.observability.metrics import TRANSITIONS
 
@@ -93,15 +97,22 @@ class TransitionConflict(StoreError):
 
 
 class ProposalStore:
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    """``default_cluster`` is where proposals naming no cluster go (its slots have no suffix)."""
+
+    def __init__(self, redis: Redis, prefix: str, default_cluster: str | None = None) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._default = default_cluster
         self.audit = AuditLog(redis, prefix)
         self._create = redis.register_script(_CREATE)
         self._transition = redis.register_script(_TRANSITION)
 
     def _k(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
+
+    def _workload(self, proposal: Proposal) -> str:
+        slot = workload_slot(proposal.namespace, proposal.workload, proposal.cluster, self._default)
+        return self._k("workload", slot)
 
     def create(self, proposal: Proposal, reason: str) -> Proposal:
         """Store a new proposal in ``proposed`` and audit it."""
@@ -111,7 +122,7 @@ class ProposalStore:
             self.audit.key,
             self._k("state", proposal.state.value),
             self._k("expiry"),
-            self._k("workload", proposal.key),
+            self._workload(proposal),
             self._k("names", proposal.workload),
             self._k("user", proposal.requester),
         ]
@@ -122,7 +133,7 @@ class ProposalStore:
             proposal.id,
             proposal.expires_at,
             proposal.created_at,
-            proposal.namespace,
+            workload_member(proposal.namespace, proposal.cluster, self._default),
             *entry.fields(),
         ]
         status, _, _ = _strs(self._create(keys=keys, args=args))
@@ -142,7 +153,7 @@ class ProposalStore:
             self._k("state", seen.state.value),
             self._k("state", new.state.value),
             self._k("expiry"),
-            self._k("workload", seen.key),
+            self._workload(seen),
         ]
         args = [
             seen.state.value,
@@ -212,23 +223,30 @@ class ProposalStore:
         """Remember where the card is, so any replica can update it later."""
         self._redis.hset(self._k("proposal", proposal_id), "message_ts", message_ts)
 
-    def find(self, workload: str, namespace: str | None = None) -> tuple[Proposal | None, bool]:
+    def find(
+        self, workload: str, namespace: str | None = None, *, cluster: str | None = None
+    ) -> tuple[Proposal | None, bool]:
         """The proposal that explains a workload: the applied one if any, else the latest.
 
-        Returns (proposal, applied). Without a namespace, the most recently updated match wins.
+        Returns (proposal, applied). Without a namespace or a cluster, the most recently
+        updated match wins. ``cluster`` keeps only that cluster's (a proposal naming none is
+        the default cluster's): a pointer an earlier version wrote for several clusters under
+        one slot is only taken for the cluster its proposal names.
         """
-        namespaces = (
-            [namespace]
-            if namespace
-            else sorted(_s(n) for n in self._redis.smembers(self._k("names", workload)))
-        )
+        members = sorted(_s(n) for n in self._redis.smembers(self._k("names", workload)))
         best: tuple[Proposal | None, bool] = (None, False)
-        for ns in namespaces:
-            ids = self._redis.hmget(self._k("workload", f"{ns}/{workload}"), ["applied", "latest"])
+        for member in members:
+            ns, named = split_member(member)
+            if (namespace and ns != namespace) or (cluster and named and named != cluster):
+                continue
+            slot = workload_slot(ns, workload, named, self._default)
+            ids = self._redis.hmget(self._k("workload", slot), ["applied", "latest"])
             applied_id, latest_id = (_s(v) if v is not None else None for v in ids)
             chosen = applied_id or latest_id
             found = self.get(chosen) if chosen else None
-            if found is not None and (best[0] is None or found.updated_at > best[0].updated_at):
+            if found is None or (cluster and (found.cluster or self._default) != cluster):
+                continue
+            if best[0] is None or found.updated_at > best[0].updated_at:
                 best = (found, applied_id is not None)
         return best
 

@@ -41,6 +41,7 @@ from bot.feedback.resize import (
 from bot.feedback.spec import CheckSpec
 from bot.service import ProposalService, ServiceError
 from bot.settings import FeedbackSettings, PrometheusSettings
+from bot.slack.kit import escape
 from tools.prometheus import (
     NoData,
     PrometheusClient,
@@ -438,6 +439,8 @@ def _after_decision(
     else:
         by = proposal.updated_by
         said = f"a right-size (revision {last.number}) was rejected on {when} by <@{by}>"
+        if proposal.rejection_reason:
+            said += f" (“{escape(proposal.rejection_reason)}”)"
     if at > spec.due_at:
         return None, (
             f"No new revision: {said}, after the usage this check measured; the next check "

@@ -37,8 +37,11 @@ def goal_lines(judgement: Judgement) -> str:
     )
 
 
-def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+def _section(text: str, *, verbatim: bool = False) -> Block:
+    body: dict[str, Any] = {"type": "mrkdwn", "text": text[:3000]}
+    if verbatim:  # bare URLs and names a person wrote stay plain text
+        body["verbatim"] = True
+    return {"type": "section", "text": body}
 
 
 def _context(text: str) -> Block:
@@ -68,8 +71,8 @@ def report_blocks(
     missed = ", ".join(_GOAL_WORDS[g.goal] for g in judgement.missed())
     text = f":warning: {head}: missed {missed}."
     blocks = [_section(text), _section(goal_lines(judgement)), _context(basis)]
-    if follow_up:
-        blocks.append(_section(follow_up))
+    if follow_up:  # may quote a rejection's reason (escaped by the checker)
+        blocks.append(_section(follow_up, verbatim=True))
     return text, blocks
 
 

@@ -7,6 +7,7 @@ replies (why, status, the edit form) so listeners import one name.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.approvals.audit import AuditEntry
@@ -37,10 +38,12 @@ from bot.slack.kit import (
     Block,
     clip,
     context,
+    escape,
     header,
     section,
 )
 from bot.slack.kit import text as _text
+from bot.slack.reject import REASON, REJECT_VIEW, RejectForm, reject_modal
 from tools.plain_why import Numbers, edits_between, plain_why
 from tools.sizing.models import Reason
 
@@ -55,11 +58,14 @@ __all__ = [
     "MAX_MESSAGE_BLOCKS",
     "MAX_SECTION",
     "MAX_VIEW_BLOCKS",
+    "REASON",
     "REJECT",
+    "REJECT_VIEW",
     "STATE_TITLES",
     "VIEW_MANIFEST",
     "VIEW_PLAN",
     "Block",
+    "RejectForm",
     "artifact_view",
     "card_text",
     "choice_blocks",
@@ -72,6 +78,7 @@ __all__ = [
     "interrupted_text",
     "plain_lines",
     "proposal_card",
+    "reject_modal",
     "section",
     "state_line",
     "status_blocks",
@@ -168,18 +175,31 @@ def status_blocks(proposal: Proposal, trail: list[AuditEntry]) -> list[Block]:
     ]
     lines = [
         f"`{e.at[:19].replace('T', ' ')}` {e.to_state if e.event == 'transition' else 'refused'}"
-        f" by <@{e.actor}> — {clip(e.reason, 200)}"
+        f" by <@{e.actor}> — {_trail_reason(e)}"
         if e.actor != "sizer"
-        else f"`{e.at[:19].replace('T', ' ')}` {e.to_state} — {clip(e.reason, 200)}"
+        else f"`{e.at[:19].replace('T', ' ')}` {e.to_state} — {_trail_reason(e)}"
         for e in trail[-15:]
     ]
     if lines:
-        blocks.append(section("\n".join(lines)))
+        blocks.append(section("\n".join(lines), verbatim=True))
     if proposal.result is not None:
         steps = ", ".join(f"{s.name} {'ok' if s.ok else 'failed'}" for s in proposal.result.steps)
         if steps:
             blocks.append(context("Steps: " + steps))
     return blocks
+
+
+_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]{1,20})&gt;")
+
+
+def _trail_reason(entry: AuditEntry) -> str:
+    """An audit reason in mrkdwn: escaped, since some hold what a person typed (a rejection's
+    or a resolve's note); only the user mentions Sizer writes ("edited by <@U…>") stay live,
+    and a rejection's reason, all typed, keeps none."""
+    escaped = escape(clip(entry.reason, 200))
+    if entry.event == "transition" and entry.to_state == ProposalState.REJECTED:
+        return escaped
+    return _MENTION.sub(r"<@\1>", escaped)
 
 
 def edit_modal(proposal: Proposal, max_replicas: int | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from bot.slack.kit import (
     chunks,
     clip,
     context,
+    escape,
     fields,
     header,
     section,
@@ -46,6 +47,7 @@ __all__ = [
     "card_text",
     "gitops_line",
     "proposal_card",
+    "rejection_line",
     "state_line",
 ]
 
@@ -188,6 +190,13 @@ def _top_reason(proposal: Proposal) -> str | None:
 
 def _plain(reason: Reason) -> bool:
     return reason.statistic not in WARNING_STATISTICS
+
+
+def rejection_line(proposal: Proposal) -> str | None:
+    """Who rejected the revision and, in their words, why (escaped: a reason pings nobody)."""
+    if proposal.state != S.REJECTED or not proposal.rejection_reason:
+        return None
+    return f"*Rejected by <@{proposal.updated_by}>:* “{escape(proposal.rejection_reason)}”"
 
 
 def _outcome(proposal: Proposal) -> str | None:
@@ -363,10 +372,11 @@ def card_title(proposal: Proposal) -> str:
 
 def proposal_card(proposal: Proposal) -> list[Block]:
     rev = proposal.current
-    blocks: list[Block] = [
-        header(f"{card_title(proposal)} · {proposal.workload}"),
-        _summary(proposal),
-    ]
+    blocks: list[Block] = [header(f"{card_title(proposal)} · {proposal.workload}")]
+    rejected = rejection_line(proposal)
+    if rejected:  # the decision and its reason first: why the card is closed
+        blocks.append(section(rejected, verbatim=True))
+    blocks.append(_summary(proposal))
     changes = _against_running(proposal)
     if changes:
         blocks.append(section(changes))

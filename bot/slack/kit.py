@@ -23,6 +23,7 @@ __all__ = [
     "clip",
     "code",
     "context",
+    "escape",
     "fields",
     "header",
     "section",
@@ -45,19 +46,31 @@ def clip(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def text(kind: str, value: str, limit: int) -> dict[str, Any]:
+def text(kind: str, value: str, limit: int, *, verbatim: bool = False) -> dict[str, Any]:
+    """A text object; ``verbatim`` mrkdwn turns no bare URL, channel name or @word into a link."""
     body: dict[str, Any] = {"type": kind, "text": clip(value, limit)}
     if kind == "plain_text":
         body["emoji"] = True
+    elif verbatim:
+        body["verbatim"] = True
     return body
+
+
+def escape(value: str) -> str:
+    """What a person wrote, inert in mrkdwn: no ``<!channel>``, ``<@U…>`` or ``<url|…>``.
+
+    Slack's own escaping (``&``, ``<``, ``>``); put the result in a ``verbatim`` text so bare
+    URLs and names stay plain text too.
+    """
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def header(value: str) -> Block:
     return {"type": "header", "text": text("plain_text", value, MAX_HEADER)}
 
 
-def section(value: str) -> Block:
-    return {"type": "section", "text": text("mrkdwn", value, MAX_SECTION)}
+def section(value: str, *, verbatim: bool = False) -> Block:
+    return {"type": "section", "text": text("mrkdwn", value, MAX_SECTION, verbatim=verbatim)}
 
 
 def fields(pairs: list[tuple[str, str]]) -> Block:

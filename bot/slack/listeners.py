@@ -23,7 +23,14 @@ from slack_sdk.errors import SlackApiError
 from bot.approvals.locks import EventDeduper
 from bot.approvals.models import CardRef, Proposal, ProposalState
 from bot.observability.metrics import APPROVALS, COMMANDS, EVENTS
-from bot.service import EDIT_FIELDS, EditConflict, EditInvalid, ProposalService, ServiceError
+from bot.service import (
+    EDIT_FIELDS,
+    EditConflict,
+    EditInvalid,
+    ProposalService,
+    ServiceError,
+    rejection_note,
+)
 from bot.slack import blocks, wording
 from bot.slack.commands import HELP, CommandError, HelpCommand, SizeCommand, parse
 from bot.slack.inbox import Inbox, Work
@@ -60,6 +67,7 @@ class Listeners:
         app.action(blocks.EDIT)(self.on_edit)
         app.action(wording.RETRY)(self.on_retry)
         app.view(blocks.EDIT_VIEW)(self.on_edit_submit)
+        app.view(blocks.REJECT_VIEW)(self.on_reject_submit)
         app.action(re.compile(rf"^{blocks.CHOOSE}-\d+$"))(self.on_choose)
         app.action(blocks.FIT)(self.on_fit)
         app.action(blocks.VIEW_MANIFEST)(self.on_view_manifest)
@@ -346,17 +354,76 @@ class Listeners:
 
         self._later(job, channel, user, thread_ts)
 
-    def on_reject(self, ack: Ack, body: Body) -> None:
+    def on_reject(self, ack: Ack, body: Body, client: WebClient) -> None:
+        """Open the Reject form (reason optional) if the clicker may reject this card now."""
         ack()
         click = self._read_click(body)
         if click is None:
             return
         ref, user, channel, thread_ts = click
-        located = _locator(body)
+        try:  # the trigger_id is valid for 3 s, so the form opens here, not on the pool
+            proposal = self.service.rejectable(ref, user)
+        except ServiceError as exc:
+            self.outbox.tell(channel, user, wording.refusal(exc), thread_ts)
+            self._refresh(ref, _locator(body))
+            return
+        container = body.get("container") or {}
+        form = blocks.RejectForm(
+            ref=ref,
+            channel=container.get("channel_id") or channel,
+            message_ts=container.get("message_ts"),
+            thread_ts=thread_ts,
+        )
+        try:
+            client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.reject_modal(proposal, form)
+            )
+        except SlackApiError as exc:
+            log.warning("reject form not opened for %s: %s", user, exc.response.get("error"))
+            self.outbox.tell(
+                channel,
+                user,
+                "Slack did not open the Reject form, so nothing was rejected; click Reject again.",
+                thread_ts,
+            )
+
+    def on_reject_submit(self, ack: Ack, body: Body, view: Body) -> None:
+        """Reject with the form's reason: a bad reason is answered in the form, the rest after.
+
+        A submission is taken once (its view id, on every replica), and the store's
+        compare-and-set lets one rejection through however many forms were opened.
+        """
+        user = str(body["user"]["id"])
+        try:
+            form = blocks.RejectForm.decode(str(view.get("private_metadata", "")))
+        except ValueError:
+            ack(
+                response_action="errors",
+                errors={blocks.REASON: "this form is damaged; close it and click Reject again"},
+            )
+            return
+        state = view.get("state", {}).get("values", {})
+        raw = str((state.get(blocks.REASON, {}).get("value") or {}).get("value") or "")
+        try:
+            note = rejection_note(raw)
+        except ServiceError as exc:
+            ack(response_action="errors", errors={blocks.REASON: blocks.clip(str(exc), 150)})
+            return
+        view_id = view.get("id")
+        if isinstance(view_id, str) and not self.deduper.first(f"view:{view_id}"):
+            log.info("dropping a repeated submission of view %s", view_id)
+            ack()
+            return
+        ack()
+        ref = form.ref
+        proposal = self.service.find(ref.proposal_id)
+        channel = (proposal.channel if proposal else None) or form.channel or user
+        thread_ts = (proposal.thread_ts if proposal else None) or form.thread_ts
+        located = _placed(form.channel, form.message_ts)
 
         def job() -> None:
             try:
-                done = self.service.reject(ref, user)
+                done = self.service.reject(ref, user, note)
             except ServiceError:
                 self._refresh(ref, located)
                 raise
@@ -573,7 +640,11 @@ def _locator(body: Body) -> Callable[[Proposal], Proposal]:
     A click can arrive before the worker that posted the card has recorded where it is.
     """
     container = body.get("container", {})
-    channel, ts = container.get("channel_id"), container.get("message_ts")
+    return _placed(container.get("channel_id"), container.get("message_ts"))
+
+
+def _placed(channel: object, ts: object) -> Callable[[Proposal], Proposal]:
+    """:func:`_locator` for a card whose place is known some other way (a form's metadata)."""
 
     def located(proposal: Proposal) -> Proposal:
         if proposal.message_ts is not None or not channel or not ts:

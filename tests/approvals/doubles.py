@@ -16,10 +16,12 @@ import redis as redis_lib
 from bot.approvals.access import AccessConfig
 from bot.approvals.locks import WorkloadLocks
 from bot.approvals.store import ProposalStore
+from bot.clusters import ClusterSet
 from bot.executors.base import (
     ApplyRequest,
     ApplyResult,
     ApplyStep,
+    Executor,
     FitReport,
     Lease,
     PreparedChange,
@@ -169,7 +171,7 @@ def catalog() -> PeerCatalog:
 def make_service(
     client: redis_lib.Redis,
     prefix: str,
-    executor: RecordingExecutor,
+    executor: Executor,
     *,
     clock: Clock | None = None,
     access: AccessConfig = ACCESS,
@@ -177,10 +179,13 @@ def make_service(
     lock_ttl_s: float = 5,
     live_usage: LiveUsage | None = None,
     learned: Callable[[], OutcomeCalibration] | None = None,
+    clusters: ClusterSet | None = None,
 ) -> ProposalService:
+    """The service on real Redis; with ``clusters``, keyed by cluster as the wiring does."""
+    default = (clusters.default or clusters.names[0]) if clusters is not None else None
     return ProposalService(
-        store=ProposalStore(client, prefix),
-        locks=WorkloadLocks(client, prefix, lock_ttl_s),
+        store=ProposalStore(client, prefix, default),
+        locks=WorkloadLocks(client, prefix, lock_ttl_s, default),
         executor=executor,
         access=access,
         groups=groups or Groups({"SPLATFORM": frozenset({"UGROUPMEMBER"})}),
@@ -190,4 +195,5 @@ def make_service(
         clock=clock or time.time,
         live_usage=live_usage,
         learned=learned,
+        clusters=clusters,
     )

@@ -37,6 +37,28 @@ def test_lock_is_exclusive_and_released_only_by_its_holder(rp: Pair) -> None:
     assert locks.acquire("ns", "w", "p-2") is not None
 
 
+def test_the_same_namespace_and_name_in_two_clusters_are_locked_apart(rp: Pair) -> None:
+    client, prefix = rp
+    locks = WorkloadLocks(client, prefix, ttl_s=5, default_cluster="east")
+    east = locks.acquire("ns", "w", "p-1", cluster="east")
+    assert east is not None
+    west = locks.acquire("ns", "w", "p-2", cluster="west")
+    assert west is not None, "another cluster's apply of ns/w does not wait for east's"
+    assert locks.acquire("ns", "w", "p-3", cluster="west") is None
+    # a proposal naming no cluster is applied to the default one: east's lock is its lock
+    assert locks.acquire("ns", "w", "p-3") is None and locks.holder("ns", "w") == "p-1"
+    assert locks.holder("ns", "w", cluster="west") == "p-2"
+    assert not locks.release_for("ns", "w", "p-2", cluster="east")
+    assert locks.release_for("ns", "w", "p-2", cluster="west")
+    assert locks.holder("ns", "w", cluster="east") == "p-1"
+    # the default cluster's lock has the name earlier versions used, so an apply an older
+    # replica runs during an upgrade holds off this version's apply of the same workload
+    assert east.key == f"{prefix}lock:ns/w" and east.release()
+    client.set(f"{prefix}lock:ns/w", "p-old 1234", px=5000)
+    assert locks.acquire("ns", "w", "p-4", cluster="east") is None
+    assert locks.holder("ns", "w", cluster="east") == "p-old"
+
+
 def test_held_lock_is_renewed_and_a_dead_one_lapses(rp: Pair) -> None:
     locks = WorkloadLocks(*rp, ttl_s=0.6)
     with locks.acquire("ns", "live", "p-1") as live:  # type: ignore[union-attr]

@@ -21,7 +21,9 @@ S = ProposalState
 Pair = tuple[redis_lib.Redis, str]
 
 
-def _proposal(pid: str = "p-0000000a", workload: str = "w", user: str = "U1") -> Proposal:
+def _proposal(
+    pid: str = "p-0000000a", workload: str = "w", user: str = "U1", cluster: str | None = None
+) -> Proposal:
     change = PreparedChange(manifest_yaml="m", manifest_sha256="0" * 64, plan_summary="")
     rev = Revision(
         number=1,
@@ -43,7 +45,14 @@ def _proposal(pid: str = "p-0000000a", workload: str = "w", user: str = "U1") ->
         expires_at=now + 60,
         updated_at=now,
         updated_by=user,
+        cluster=cluster,
     )
+
+
+def _apply(store: ProposalStore, seen: Proposal) -> Proposal:
+    for state in (S.APPROVED, S.APPLYING, S.APPLIED):
+        seen = store.transition(seen, seen.model_copy(update={"state": state}), state.value)
+    return seen
 
 
 def test_state_machine_table() -> None:
@@ -137,3 +146,44 @@ def test_audit_entries_carry_who_when_what_why(rp: Pair) -> None:
     assert all(e.sha256 == "f" * 64 and e.at.endswith("+00:00") for e in entries)
     assert list(store.audit.entries(workload="other")) == []
     assert len(list(store.audit.entries(workload="ns/w"))) == 2
+
+
+def test_each_cluster_has_its_own_pointer_for_the_same_namespace_and_name(rp: Pair) -> None:
+    client, prefix = rp
+    store = ProposalStore(client, prefix, default_cluster="east")
+    east = _apply(store, store.create(_proposal("p-0000000e", cluster="east"), "sized"))
+    west = store.create(_proposal("p-0000000f", cluster="west"), "sized")
+    assert store.find("w", "ns", cluster="east") == (east, True)
+    assert store.find("w", "ns", cluster="west") == (west, False)
+    west = _apply(store, west)  # applying west's leaves east's pointer alone
+    assert store.find("w", "ns", cluster="east") == (east, True)
+    assert store.find("w", "ns", cluster="west") == (west, True)
+    assert store.find("w", cluster="north") == (None, False)
+    assert store.find("w")[0] == west  # no cluster named: the most recent, as before
+    # the default cluster keeps the key name earlier versions used; the others get their own
+    assert client.hget(f"{prefix}workload:ns/w", "applied") == east.id
+    assert client.hget(f"{prefix}workload:ns/w@west", "applied") == west.id
+    assert client.smembers(f"{prefix}names:w") == {"ns", "ns@west"}
+
+
+def test_a_pointer_an_earlier_version_wrote_is_found_for_its_cluster(rp: Pair) -> None:
+    client, prefix = rp
+    store = ProposalStore(client, prefix, default_cluster="east")
+    before = store.create(_proposal("p-0000000a"), "sized")  # from before the clusters file
+    west = store.create(_proposal("p-0000000b", cluster="west"), "sized")
+    # What an earlier version left: one pointer per namespace/name, whatever the cluster.
+    for key in client.scan_iter(match=f"{prefix}workload:*"):
+        client.delete(key)
+    client.delete(f"{prefix}names:w")
+    client.hset(f"{prefix}workload:ns/w", mapping={"latest": before.id, "applied": before.id})
+    client.sadd(f"{prefix}names:w", "ns")
+
+    # a proposal naming no cluster went to the default cluster: its pointer is the default's
+    assert store.find("w", "ns", cluster="east") == (before, True)
+    assert store.find("w", "ns", cluster="west") == (None, False)
+
+    # the earlier version overwrote that one pointer with west's: it is west's, not east's
+    client.delete(f"{prefix}workload:ns/w")
+    client.hset(f"{prefix}workload:ns/w", "latest", west.id)
+    assert store.find("w", "ns", cluster="west") == (west, False)
+    assert store.find("w", "ns", cluster="east") == (None, False)

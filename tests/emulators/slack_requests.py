@@ -117,7 +117,8 @@ def block_action(
     }
 
 
-def view_submission(view: JSON, values: dict[str, str], user: str) -> JSON:
+def view_submission(view: JSON, values: dict[str, str], user: str, view_id: str = "V1") -> JSON:
+    """A modal's submission; each opened modal has its own ``view_id`` in Slack."""
     state = {
         field: {"value": {"type": "plain_text_input", "value": value or None}}
         for field, value in values.items()
@@ -129,7 +130,7 @@ def view_submission(view: JSON, values: dict[str, str], user: str) -> JSON:
         "api_app_id": "A1",
         "token": "legacy",
         "trigger_id": "trig." + uuid.uuid4().hex[:8],
-        "view": {**view, "id": "V1", "team_id": "T1", "state": {"values": state}},
+        "view": {**view, "id": view_id, "team_id": "T1", "state": {"values": state}},
     }
 
 

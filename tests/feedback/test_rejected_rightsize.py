@@ -39,7 +39,7 @@ def _spec(proposal: Proposal, check: str, applied_at: float, due: float) -> Chec
 
 
 def _follow_up(poster: RecordingPoster) -> str:
-    return json.dumps(poster.messages()[-1].blocks[-1])
+    return json.dumps(poster.messages()[-1].blocks[-1], ensure_ascii=False)
 
 
 def _when(at: float) -> str:
@@ -69,10 +69,15 @@ def test_a_rejected_memory_raise_is_proposed_again_only_after_a_new_kill(
 
         # an approver rejects it: revision 1 runs on
         clock.now = now - 16.9 * HOUR
-        rejected = service.reject(raise_.card_ref(), APPROVER, "we restart it nightly")
+        rejected = service.reject(raise_.card_ref(), APPROVER, "we restart it nightly & <!here>")
         assert rejected.state == S.REJECTED
+        assert rejected.rejection_reason == "we restart it nightly & <!here>"
         assert parts.check_scheduler.applied_revisions.revision(proposal.id) == 1
-        said = f"rejected on {_when(clock.now)} by <@{APPROVER}>"
+        # the report quotes the reason, escaped: it pings nobody
+        said = (
+            f"rejected on {_when(clock.now)} by <@{APPROVER}> "
+            "(“we restart it nightly &amp; &lt;!here&gt;”)"
+        )
 
         # a check of usage from before the rejection does not reopen it
         before = _spec(proposal, "day5", applied_at, now - 16.95 * HOUR)
@@ -85,6 +90,7 @@ def test_a_rejected_memory_raise_is_proposed_again_only_after_a_new_kill(
         assert checker.run(same, final_attempt=True) == "reported"
         text = _follow_up(poster)
         assert "No new revision" in text and said in text and "is not proposed again" in text
+        assert "<!here>" not in text and '"verbatim": true' in text
         assert service.get(proposal.id).revision == 2
         assert len([p for p in poster.posted if p.kind == "card"]) == 1
 
@@ -96,6 +102,7 @@ def test_a_rejected_memory_raise_is_proposed_again_only_after_a_new_kill(
         assert "Proposed again" in text and said in text and "an OOM kill came after" in text
         again = service.get(proposal.id)
         assert again.state == S.PROPOSED and again.revision == 3
+        assert again.rejection_reason is None  # the reason was revision 2's
         assert rejected.in_force == again.in_force == 1
         cards = [p for p in poster.posted if p.kind == "card"]
         assert len(cards) == 2 and cards[-1].proposal.revision == 3
@@ -124,7 +131,9 @@ def test_a_rejected_memory_raise_is_proposed_again_only_after_a_new_kill(
         ]
         trail = service.trail(proposal.id)
         reject = next(e for e in trail if e.to_state == "rejected")
-        assert reject.reason == "rejected: we restart it nightly; revision 1 stays applied"
+        assert reject.reason == (
+            "rejected: we restart it nightly & <!here>; revision 1 stays applied"
+        )
         reopened = next(e for e in trail if e.revision == 3 and e.to_state == "proposed")
         assert "after revision 2 was rejected" in reopened.reason
         assert [e for e in trail if e.event == "denied" and e.actor == REQUESTER]
@@ -156,6 +165,7 @@ def test_a_rejected_revision_is_proposed_again_when_the_new_size_differs_by_more
         )
         text = _follow_up(poster)
         assert "Proposed again" in text and "differs by more than 10 %" in text
+        assert f"by <@{APPROVER}>;" in text  # no reason given: none quoted
         assert "memory_limit" in text
         assert service.get(proposal.id).current.note.startswith("right-size")
 

@@ -179,6 +179,20 @@ def test_a_request_naming_no_cluster_is_asked_which(service: ProposalService) ->
         service.size(_ask("north"), "UREQUESTER")
 
 
+def test_gitops_clusters_may_share_a_path_only_through_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "clusters.yaml"
+    path.write_text(
+        "clusters:\n"
+        "  - {name: a, apply_mode: gitops}\n"  # SIZER_GITOPS_PATH: {cluster}/{namespace}/…
+        "  - {name: b, apply_mode: gitops}\n"
+        "  - {name: c, apply_mode: gitops, gitops_path: 'c/{namespace}/{name}.yaml'}\n"
+        "  - {name: d, gitops_path: 'c/{namespace}/{name}.yaml'}\n"  # direct: writes no file
+    )
+    settings = Settings.load(SIZER_CLUSTERS_FILE=str(path))
+    clusters = load_clusters(settings.cluster, settings.prometheus, settings.gitops)
+    assert clusters.names == ("a", "b", "c", "d")
+
+
 def test_no_clusters_file_is_one_cluster_named_default() -> None:
     settings = Settings.load()
     clusters = load_clusters(settings.cluster, settings.prometheus, settings.gitops)
@@ -197,6 +211,12 @@ def test_no_clusters_file_is_one_cluster_named_default() -> None:
         ("clusters:\n  - {name: a, apply_mode: yolo}", "clusters.0.apply_mode"),
         ("clusters:\n  - {name: a, gitops_path: '{team}.yaml'}", "unknown placeholder {team}"),
         ("default: b\nclusters:\n  - {name: a}", "default: b is not one of the clusters"),
+        (
+            "clusters:\n  - {name: a, apply_mode: gitops, gitops_path: 'apps/{name}.yaml'}\n"
+            "  - {name: b, apply_mode: gitops, gitops_path: 'apps/{name}.yaml'}",
+            "clusters a and b would write the same file apps/{name}.yaml in the GitOps "
+            "repository; put {cluster} in gitops_path",
+        ),
         ("clusters: [", "is not valid YAML"),
     ],
 )

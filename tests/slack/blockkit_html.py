@@ -42,6 +42,8 @@ a,.mention{color:#1264a3;text-decoration:none}.mention{background:#e8f5fa}
 hr{border:0;border-top:1px solid #ddd;margin:12px 0}
 .modal{border:1px solid #ddd;border-radius:8px;max-width:640px;margin:16px;padding:0 16px 12px}
 .modal h2{font-size:20px;border-bottom:1px solid #ddd;padding:10px 0;margin:0 0 8px}
+.box{border:1px solid #bbb;border-radius:4px;padding:6px 8px;margin:4px 0;min-height:22px}
+.tall{min-height:66px}.muted{color:#868686;font-weight:400}.end{justify-content:flex-end}
 """
 
 
@@ -55,6 +57,8 @@ def _mrkdwn(text: str) -> str:
     out = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?!\w)", r"<b>\1</b>", out)
     out = re.sub(r"(?<![\w_])_([^_\n]+)_(?!\w)", r"<i>\1</i>", out)
     out = re.sub(r":([a-z_]+):", lambda m: _EMOJI.get(m[1], m[0]), out)
+    # Slack shows its own escapes (&amp; &lt; &gt;) as the characters, after the markup.
+    out = re.sub(r"&amp;(amp|lt|gt);", r"&\1;", out)
     return out.replace("\n", "<br>")
 
 
@@ -90,10 +94,38 @@ def render_blocks(blocks: list[dict[str, Any]]) -> str:
         elif kind == "divider":
             parts.append("<hr>")
         elif kind == "input":
-            parts.append(f"<div class='section'><b>{_text(block['label'])}</b> ▭</div>")
+            parts.append(_input(block))
         else:
             raise ValueError(f"no HTML rendering for block type {kind!r}")
     return "".join(parts)
+
+
+def _input(block: dict[str, Any]) -> str:
+    """A form field: label ("optional" when it is), the box with its placeholder, the hint."""
+    element = block.get("element", {})
+    optional = ' <small class="muted">(optional)</small>' if block.get("optional") else ""
+    value = element.get("initial_value")
+    shown = html.escape(str(value)) if value else ""
+    if not shown and "placeholder" in element:
+        shown = f'<span class="muted">{_text(element["placeholder"])}</span>'
+    tall = " tall" if element.get("multiline") else ""
+    hint = f'<div class="context">{_text(block["hint"])}</div>' if block.get("hint") else ""
+    return (
+        f'<div class="section"><b>{_text(block["label"])}</b>{optional}'
+        f'<div class="box{tall}">{shown}</div>{hint}</div>'
+    )
+
+
+def _footer(payload: dict[str, Any]) -> str:
+    """A form's Cancel and submit buttons, as Slack puts them at the bottom right."""
+    if "submit" not in payload:
+        return ""  # a read-only view: its close button adds nothing to judge
+    buttons = []
+    if "close" in payload:
+        buttons.append(f'<span class="btn">{_text(payload["close"])}</span>')
+    if "submit" in payload:
+        buttons.append(f'<span class="btn primary">{_text(payload["submit"])}</span>')
+    return f'<div class="actions end">{"".join(buttons)}</div>' if buttons else ""
 
 
 def page(payload: dict[str, Any]) -> str:
@@ -101,7 +133,7 @@ def page(payload: dict[str, Any]) -> str:
     blocks = render_blocks(payload.get("blocks") or [])
     if payload.get("type") in ("modal", "home"):
         title = _text(payload["title"]) if "title" in payload else "Home"
-        body = f'<div class="modal"><h2>{title}</h2>{blocks}</div>'
+        body = f'<div class="modal"><h2>{title}</h2>{blocks}{_footer(payload)}</div>'
     else:
         body = (
             '<div class="msg"><div class="avatar">S</div><div><div class="name">Sizer'

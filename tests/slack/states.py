@@ -28,8 +28,10 @@ STATES = (
     "expired",
     "rightsize",
     "rightsize-rejected",
+    "rejected-with-reason",
     "does-not-fit",
     "manifest",
+    "reject-form",
     "home",
 )
 PRICES = Prices(vcpu_hour=0.0316, gib_hour=0.0042)
@@ -63,6 +65,8 @@ def card_states() -> dict[str, dict[str, Any]]:
         waiting = service.size(_request("items-api"), "UREQUESTER", "C1", "1.0")
         out["waiting"] = card(waiting)
         out["manifest"] = blocks.artifact_view(waiting, waiting.card_ref(), "manifest")
+        form = blocks.RejectForm(ref=waiting.card_ref(), channel="C1", message_ts="1.1")
+        out["reject-form"] = blocks.reject_modal(waiting, form)
         # What the card shows between the approval and the outcome (observe() in approve).
         applying = {"state": ProposalState.APPLYING, "updated_by": "UAPPROVER"}
         out["applying"] = card(waiting.model_copy(update=applying))
@@ -96,6 +100,16 @@ def card_states() -> dict[str, dict[str, Any]]:
         out["rightsize"] = card(revised)
         out["rightsize-rejected"] = card(
             service.reject(revised.card_ref(), "UAPPROVER", "we expect a launch next week")
+        )
+        # A first proposal turned down with a reason (typed text, escaped on the card).
+        turned_down = service.size(_request("payments-api"), "UREQUESTER", "C1", "1.5")
+        out["rejected-with-reason"] = card(
+            service.reject(
+                turned_down.card_ref(),
+                "UAPPROVER",
+                "Load & soak tests first: the <2 s p99 target needs 3 replicas, see "
+                "https://wiki.example/payments/launch",
+            )
         )
 
         executor.outcome = ApplyResult(

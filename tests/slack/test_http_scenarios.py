@@ -313,16 +313,6 @@ def test_expiry_sweep_updates_the_card(start_bot: StartBot) -> None:
     card_update(bot.emulator, ts, "Expired")
 
 
-def test_reject_updates_the_card(start_bot: StartBot) -> None:
-    bot = start_bot()
-    _ask(bot)
-    _, ref, ts = posted_card(bot.emulator, "items-api")
-    _click(bot, "sizer_reject", ref.encode(), "UAPPROVER", ts)
-    update = card_update(bot.emulator, ts, "Rejected")
-    assert "<@UAPPROVER>" in text_of(update)
-    assert bot.executor.applied == []
-
-
 def test_ack_is_fast_while_the_apply_runs(start_bot: StartBot) -> None:
     bot = start_bot()
     bot.executor.gate = threading.Event()

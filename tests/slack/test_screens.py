@@ -32,6 +32,18 @@ def test_every_state_is_valid_and_renders() -> None:
     assert "Memory request 26Mi → 90Mi" in rightsize and "sized from emailservice" not in rightsize
     rejected = json.dumps(states["rightsize-rejected"], ensure_ascii=False)
     assert "revision 1 stays applied" in rejected and "sizer_approve" not in rejected
+    assert "“we expect a launch next week”" in rejected
+    with_reason = states["rejected-with-reason"]["blocks"]
+    assert with_reason[1]["text"] == {
+        "type": "mrkdwn",
+        "text": "*Rejected by <@UAPPROVER>:* “Load &amp; soak tests first: the &lt;2 s p99 "
+        "target needs 3 replicas, see https://wiki.example/payments/launch”",
+        "verbatim": True,
+    }
+    shown = page(states["rejected-with-reason"])
+    assert "Load &amp; soak tests first: the &lt;2 s p99" in shown, "Slack shows & and <"
+    form = json.dumps(states["reject-form"], ensure_ascii=False)
+    assert '"callback_id": "sizer_reject_submit"' in form and '"max_length": 500' in form
     home = json.dumps(states["home"], ensure_ascii=False)
     assert "big-api" in home and "40 min ago" in home
 
