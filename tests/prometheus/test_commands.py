@@ -31,6 +31,8 @@ def test_verify_prints_the_verdict(
     assert "in force  cpu 120m / 500m, memory 200Mi / 256Mi" in out
     assert "2 OOM kill(s), 3 restart(s)" in out
     assert "[fail] no-oom" in out
+    assert "throttled not recorded: no container_cpu_cfs_* series in Prometheus" in out
+    assert "scraped" not in out
 
 
 def test_verify_json(
