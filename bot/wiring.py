@@ -448,8 +448,11 @@ class Components:
         redis = self.settings.redis
         return ThreadMemory(self.redis, redis.prefix, self.settings.llm.memory_ttl_s)
 
-    def capabilities(self, service: ProposalService | None) -> Capabilities:
-        """What the agent may call: read, size, explain and — with a service — propose."""
+    def capabilities(
+        self, service: ProposalService | None, proposals_off: str | None = None
+    ) -> Capabilities:
+        """What the agent may call: read, size, explain and — with a service — propose;
+        ``proposals_off`` says why there is no service, where a proposal would be stored."""
         from bot.agent.toolsets import Capabilities
         from bot.agent_adapter import ServiceProposals
 
@@ -460,14 +463,20 @@ class Components:
             proposals=ServiceProposals(service) if service is not None else None,
             cluster=self.cluster,
             history=self.history,
+            proposals_off=proposals_off,
         )
 
-    def agent(self, service: ProposalService | None, *, offline: bool = False) -> Agent:
+    def agent(
+        self,
+        service: ProposalService | None,
+        *,
+        offline: bool = False,
+        proposals_off: str | None = None,
+    ) -> Agent:
         from bot.agent.build import build_agent
 
-        return build_agent(
-            self.settings.llm, self.capabilities(service), self.memory, offline=offline
-        )
+        caps = self.capabilities(service, proposals_off)
+        return build_agent(self.settings.llm, caps, self.memory, offline=offline)
 
     def agent_responder(self) -> AgentResponder:
         """Mentions and DMs in Slack: the agent over the service (LLM or built-in planner)."""
