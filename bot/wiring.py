@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
+    from tools.prometheus import PrometheusTarget
     from tools.propose import SizeRequest
     from tools.sizing.outcomes import PeerPrediction
 
@@ -222,10 +223,14 @@ class Components:
             return None
         if name not in self._histories:
             from bot.agent.history import PrometheusHistory
+            from tools.prometheus import PrometheusTarget
 
             prometheus = self.settings.prometheus
+            target = PrometheusTarget(
+                url=spec.prometheus_url, source=self.clusters.prometheus_source(name)
+            )
             self._histories[name] = PrometheusHistory(
-                spec.prometheus_url, prometheus.metric_schema(), prometheus.timeout_s
+                target, prometheus.metric_schema(), prometheus.timeout_s
             )
         return self._histories[name]
 
@@ -238,11 +243,12 @@ class Components:
         if clusters.from_file:
             return self.history_for(clusters.default or clusters.names[0])
         prometheus = self.settings.prometheus
-        if not prometheus.url:
+        target = prometheus.target()
+        if target is None:
             return None
         from bot.agent.history import PrometheusHistory
 
-        return PrometheusHistory(prometheus.url, prometheus.metric_schema(), prometheus.timeout_s)
+        return PrometheusHistory(target, prometheus.metric_schema(), prometheus.timeout_s)
 
     @cached_property
     def live_usage(self) -> LiveUsage | None:
@@ -386,23 +392,26 @@ class Components:
             outcomes=self.outcomes,
             applied_revision=applied.revision,
             applied=applied.all,
-            prometheus_for=self.prometheus_url,
+            prometheus_for=self.prometheus_target,
             superseded_by=applied.superseded_by,
         )
 
-    def prometheus_url(self, cluster: str) -> str | None:
-        """One cluster's Prometheus: its ``prometheus_url`` in the clusters file; for the
-        default cluster without one, ``PROMETHEUS_URL``; None for a cluster that has none (or
-        is no longer in the file)."""
+    def prometheus_target(self, cluster: str) -> PrometheusTarget | None:
+        """One cluster's Prometheus and where its URL was set: its ``prometheus_url`` in the
+        clusters file; for the default cluster without one, ``PROMETHEUS_URL``; None for a
+        cluster that has none (or is no longer in the file)."""
+        from tools.prometheus import PrometheusTarget
+
         clusters = self.clusters
         try:
             spec = clusters.get(cluster)
         except ValueError:
             return None
         if spec.prometheus_url:
-            return spec.prometheus_url
+            source = clusters.prometheus_source(cluster)
+            return PrometheusTarget(url=spec.prometheus_url, source=source)
         if cluster == (clusters.default or clusters.names[0]):
-            return self.settings.prometheus.url
+            return self.settings.prometheus.target()
         return None
 
     @cached_property

@@ -45,6 +45,7 @@ from tools.prometheus import (
     NoData,
     PrometheusClient,
     PrometheusError,
+    PrometheusTarget,
     Workload,
     fetch_usage_history,
 )
@@ -111,11 +112,11 @@ class Checker:
         outcomes: OutcomeStore,
         applied_revision: Callable[[str], int | None],
         applied: Callable[[], dict[str, tuple[int, float]]],
-        prometheus_for: Callable[[str], str | None],
+        prometheus_for: Callable[[str], PrometheusTarget | None],
         superseded_by: Callable[[str], str | None],
     ) -> None:
-        """``prometheus_for`` gives the Prometheus URL of a cluster of the clusters file (None:
-        it has none); proposals without a cluster use ``prometheus.url``."""
+        """``prometheus_for`` gives the Prometheus of a cluster of the clusters file and where
+        its URL was set (None: it has none); proposals without a cluster use ``prometheus``."""
         self._service = service
         self._redis = redis
         self._prefix = prefix
@@ -188,26 +189,26 @@ class Checker:
                 results.append(f"{pid}: failed: {exc}")
         return results
 
-    def prometheus_url(self, proposal: Proposal) -> str | None:
+    def prometheus_target(self, proposal: Proposal) -> PrometheusTarget | None:
         """Where the proposal's workload is measured: its cluster's Prometheus."""
         if proposal.cluster is None:
-            return self._prometheus.url
+            return self._prometheus.target()
         return self._prometheus_for(proposal.cluster)
 
     def measure(self, proposal: Proposal, spec: CheckSpec) -> Measured:
-        url = self.prometheus_url(proposal)
-        if not url and proposal.cluster is not None:
+        target = self.prometheus_target(proposal)
+        if target is None and proposal.cluster is not None:
             raise NoPrometheus(
                 f"cluster {proposal.cluster} has no Prometheus configured (set its "
                 "prometheus_url in SIZER_CLUSTERS_FILE)"
             )
-        if not url:
+        if target is None:
             raise NoData("PROMETHEUS_URL is not set, so there are no metrics to check against")
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
         since = spec.window_s(self._feedback.report_after_s)
         schema = self._prometheus.metric_schema()
         try:
-            with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+            with PrometheusClient(target, timeout_s=self._prometheus.timeout_s) as client:
                 verification = verify_workload(client, schema, workload, since, spec.due_at)
                 history = fetch_usage_history(client, schema, workload, since, spec.due_at)
                 kills = (
@@ -235,12 +236,12 @@ class Checker:
         span = self._feedback.rightsize_history_s
         if span <= spec.window_s(self._feedback.report_after_s):
             return measured
-        url = self.prometheus_url(proposal)
-        if not url:  # measure() has already refused a check without one
+        target = self.prometheus_target(proposal)
+        if target is None:  # measure() has already refused a check without one
             return measured
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
         try:
-            with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+            with PrometheusClient(target, timeout_s=self._prometheus.timeout_s) as client:
                 longer = fetch_usage_history(
                     client, self._prometheus.metric_schema(), workload, span, spec.due_at
                 )

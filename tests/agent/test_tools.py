@@ -168,9 +168,11 @@ def test_no_free_text_reaches_a_query_or_command() -> None:
 
 def test_prometheus_down_is_an_error_the_model_can_read() -> None:
     from bot.agent.history import PrometheusHistory
-    from tools.prometheus import MetricSchema
+    from tools.prometheus import MetricSchema, PrometheusTarget
 
-    history = PrometheusHistory("http://127.0.0.1:9", MetricSchema(), timeout_s=2)
+    history = PrometheusHistory(
+        PrometheusTarget(url="http://127.0.0.1:9", source="X"), MetricSchema(), timeout_s=2
+    )
     tools = Toolset(capabilities(history=history))
     for name in ("usage_history", "verify_workload"):
         result = tools.call(name, {"name": "api", "namespace": "team-a"}, turn())

@@ -22,6 +22,7 @@ from tests.feedback.cluster_b import ClusterB
 from tests.feedback.conftest import RecordingPoster
 from tests.feedback.helpers import apply, components, settings
 from tests.prometheus.conftest import PromServer
+from tools.prometheus import PrometheusTarget
 
 HOUR = 3600
 
@@ -61,11 +62,12 @@ def test_each_proposal_is_checked_against_its_own_clusters_prometheus(
 ) -> None:
     now = time.time()
     applied_at = now - 12 * HOUR
+    clusters_file = _clusters(tmp_path / "clusters.yaml", prom_b.url)
     with redis_prefix() as (client, prefix):
         config = settings(
             prefix,
             prom.url,
-            SIZER_CLUSTERS_FILE=str(_clusters(tmp_path / "clusters.yaml", prom_b.url)),
+            SIZER_CLUSTERS_FILE=str(clusters_file),
             SIZER_CHECK_RETRIES=2,
         )
         parts = components(config, client, Clock(applied_at), poster)
@@ -82,8 +84,13 @@ def test_each_proposal_is_checked_against_its_own_clusters_prometheus(
         checker.run(_report(on_a, applied_at, now), final_attempt=True)
         a = _goal_lines(poster, on_a)
         assert ":x: *no OOM kill*: 1 OOM kill(s)" in a and "memory limit 256Mi" in a
-        assert checker.prometheus_url(on_b) == prom_b.url
-        assert checker.prometheus_url(on_a) == prom.url  # the default: PROMETHEUS_URL
+        assert checker.prometheus_target(on_b) == PrometheusTarget(
+            url=prom_b.url, source=f"prometheus_url of cluster b in {clusters_file}"
+        )
+        # the default cluster, without its own: PROMETHEUS_URL
+        assert checker.prometheus_target(on_a) == PrometheusTarget(
+            url=prom.url, source="PROMETHEUS_URL"
+        )
 
 
 def test_a_cluster_without_prometheus_or_whose_prometheus_is_down_could_not_be_checked(
@@ -109,12 +116,15 @@ def test_a_cluster_without_prometheus_or_whose_prometheus_is_down_could_not_be_c
         (said,) = poster.messages()
         assert "could not check" in said.text
         assert "cluster c has no Prometheus configured" in said.text
-        assert checker.prometheus_url(on_c) is None
+        assert checker.prometheus_target(on_c) is None
 
         # d's Prometheus does not answer: retried (rq), then reported, naming the cluster
         spec = _report(on_d, applied_at, now)
-        with pytest.raises(CheckDeferred, match=r"127\.0\.0\.1:9\b"):
+        with pytest.raises(CheckDeferred, match=r"127\.0\.0\.1:9\b") as deferred:
             checker.run(spec, final_attempt=False)
+        # the URL came from the clusters file, so that is where the message points
+        where = f"check prometheus_url of cluster d in {tmp_path / 'clusters.yaml'}"
+        assert where in str(deferred.value) and "PROMETHEUS_URL" not in str(deferred.value)
         assert len(poster.messages()) == 1
         assert checker.run(spec, final_attempt=True) == "could not check"
         last = poster.messages()[-1]

@@ -66,6 +66,7 @@ def test_verify_unreachable_is_one_line(
     assert main(["verify", "orders", "-n", "lab"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unreachable" in err and str(port) in err
+    assert err.rstrip().endswith("; check PROMETHEUS_URL")
 
 
 def test_verify_url_without_scheme_is_one_line(
