@@ -17,6 +17,7 @@ rejected it and when.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -130,6 +131,9 @@ class Checker:
         self._applied = applied
         self._prometheus_for = prometheus_for
         self._superseded_by = superseded_by
+        # cluster -> why the watch cannot read it, as last logged: said once, not per interval
+        self._unwatched: dict[str, str] = {}
+        self._unwatched_lock = threading.Lock()
 
     # -- the check -------------------------------------------------------------------------
 
@@ -148,6 +152,8 @@ class Checker:
             measured = self.measure(proposal, spec)
         except (CheckDeferred, NoPrometheus, NoData, ValueError) as exc:
             return self._unmeasured(spec, proposal, exc, final_attempt=final_attempt)
+        if spec.check == "watch":
+            self._cluster_watched(proposal.cluster)
         judgement = self.judge(proposal, spec, measured)
         if spec.check == "watch" and not self._emergency(judgement):
             return "watched: no OOM kill or crash loop"
@@ -172,6 +178,9 @@ class Checker:
             whose = f" of cluster {proposal.cluster}" if proposal.cluster else ""
             return self._could_not(spec, proposal, f"Prometheus{whose} did not answer: {exc}")
         if isinstance(exc, NoPrometheus):
+            if spec.check == "watch":
+                self._cluster_unwatched(proposal.cluster, str(exc))
+                return "watch: could not check"
             return self._could_not(spec, proposal, str(exc))
         return self._could_not(spec, proposal, f"no usage to judge: {exc}")
 
@@ -203,7 +212,9 @@ class Checker:
                 "prometheus_url in SIZER_CLUSTERS_FILE)"
             )
         if target is None:
-            raise NoData("PROMETHEUS_URL is not set, so there are no metrics to check against")
+            raise NoPrometheus(
+                "PROMETHEUS_URL is not set, so there are no metrics to check against"
+            )
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
         since = spec.window_s(self._feedback.report_after_s)
         schema = self._prometheus.metric_schema()
@@ -394,6 +405,21 @@ class Checker:
                 proved_why=tuple(f"{r.field}: {r.text}" for r in proved.reasons),
             )
         )
+
+    def _cluster_unwatched(self, cluster: str | None, why: str) -> None:
+        """Warn that a cluster's workloads go unwatched: once, and again only if ``why``
+        changes (or after a watch of it has worked since), never at every interval."""
+        key = cluster or ""
+        with self._unwatched_lock:
+            if self._unwatched.get(key) == why:
+                return
+            self._unwatched[key] = why
+        name = f"cluster {cluster}" if cluster else "the default cluster"
+        log.warning("OOM watch of %s cannot run: %s", name, why)
+
+    def _cluster_watched(self, cluster: str | None) -> None:
+        with self._unwatched_lock:
+            self._unwatched.pop(cluster or "", None)
 
     def _could_not(self, spec: CheckSpec, proposal: Proposal, why: str) -> str:
         if spec.check == "watch":
