@@ -37,6 +37,7 @@ from tools.prometheus import (
     PeerProfiles,
     PeerSelector,
     PrometheusClient,
+    PrometheusTarget,
     fetch_peer_profiles,
     profiles_from_raw,
 )
@@ -166,7 +167,9 @@ def main() -> None:
             shutil.move(str(block), data / block.name)
         process, url = start_prometheus(data, work)
         try:
-            with PrometheusClient(url, timeout_s=600) as client:
+            with PrometheusClient(
+                PrometheusTarget(url=url, source="the benchmark"), timeout_s=600
+            ) as client:
                 for count in COUNTS:
                     peers = PeerSelector(namespace=f"bench-{count}")
                     cells = []

@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bot.settings import ClusterSettings, GitOpsSettings, PrometheusSettings, check_path_template
+from bot.settings import (
+    PROMETHEUS_URL_SETTING,
+    ClusterSettings,
+    GitOpsSettings,
+    PrometheusSettings,
+    check_path_template,
+)
 from tools.sizing.models import Dns1123Label
 
 if TYPE_CHECKING:
@@ -78,6 +84,7 @@ class ClusterSet(BaseModel):
     clusters: tuple[ClusterSpec, ...] = Field(min_length=1)
     default: Dns1123Label | None = None
     from_file: bool = Field(False, exclude=True)
+    path: Path | None = Field(None, exclude=True, description="the clusters file read, if any")
 
     @model_validator(mode="after")
     def _names(self) -> ClusterSet:
@@ -98,6 +105,12 @@ class ClusterSet(BaseModel):
             if spec.name == name:
                 return spec
         raise ClusterChoiceError(f"no cluster {name!r}; known clusters: {', '.join(self.names)}")
+
+    def prometheus_source(self, name: str) -> str:
+        """Where cluster ``name``'s ``prometheus_url`` was set, as errors about it name it."""
+        if self.path is None:
+            return PROMETHEUS_URL_SETTING
+        return f"prometheus_url of cluster {name} in {self.path}"
 
     def choose(self, requested: str | None) -> ClusterSpec:
         """The cluster a request means: the one named, the default, or the only one."""
@@ -152,7 +165,7 @@ def load_clusters(
         for spec in parsed.clusters
     )
     _own_files(path, filled)
-    return parsed.model_copy(update={"clusters": filled, "from_file": True})
+    return parsed.model_copy(update={"clusters": filled, "from_file": True, "path": path})
 
 
 def _own_files(path: Path, clusters: tuple[ClusterSpec, ...]) -> None:

@@ -25,7 +25,7 @@ from tools.sizing.models import Policy
 from tools.sizing.rightsize import RightsizeSettings
 
 if TYPE_CHECKING:
-    from tools.prometheus import MetricSchema
+    from tools.prometheus import MetricSchema, PrometheusTarget
 
 __all__ = [
     "ApprovalSettings",
@@ -139,10 +139,14 @@ class RedisSettings(_Group):
     )
 
 
+# the variable PrometheusSettings.url is read from, named in errors about that URL
+PROMETHEUS_URL_SETTING = "PROMETHEUS_URL"
+
+
 class PrometheusSettings(_Group):
     url: str | None = Field(
         None,
-        validation_alias="PROMETHEUS_URL",
+        validation_alias=PROMETHEUS_URL_SETTING,
         description="metrics for history, peers and verification",
     )
     timeout_s: float = Field(
@@ -204,6 +208,14 @@ class PrometheusSettings(_Group):
             team_label=self.team_label,
             scrape_interval_s=self.scrape_interval_s,
         )
+
+    def target(self) -> PrometheusTarget | None:
+        """``PROMETHEUS_URL``, named as where the URL came from; None when it is not set."""
+        from tools.prometheus import PrometheusTarget
+
+        if not self.url:
+            return None
+        return PrometheusTarget(url=self.url, source=PROMETHEUS_URL_SETTING)
 
 
 class LLMSettings(_Group):

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.follow import PullRequestFollower
     from bot.service import LiveUsage, ProposalService
     from tools.catalog import PeerCatalog
+    from tools.prometheus import PrometheusTarget
     from tools.propose import SizeRequest
     from tools.sizing.outcomes import PeerPrediction
 
@@ -222,10 +223,14 @@ class Components:
             return None
         if name not in self._histories:
             from bot.agent.history import PrometheusHistory
+            from tools.prometheus import PrometheusTarget
 
             prometheus = self.settings.prometheus
+            target = PrometheusTarget(
+                url=spec.prometheus_url, source=self.clusters.prometheus_source(name)
+            )
             self._histories[name] = PrometheusHistory(
-                spec.prometheus_url, prometheus.metric_schema(), prometheus.timeout_s
+                target, prometheus.metric_schema(), prometheus.timeout_s
             )
         return self._histories[name]
 
@@ -238,11 +243,12 @@ class Components:
         if clusters.from_file:
             return self.history_for(clusters.default or clusters.names[0])
         prometheus = self.settings.prometheus
-        if not prometheus.url:
+        target = prometheus.target()
+        if target is None:
             return None
         from bot.agent.history import PrometheusHistory
 
-        return PrometheusHistory(prometheus.url, prometheus.metric_schema(), prometheus.timeout_s)
+        return PrometheusHistory(target, prometheus.metric_schema(), prometheus.timeout_s)
 
     @cached_property
     def live_usage(self) -> LiveUsage | None:
@@ -388,23 +394,26 @@ class Components:
             outcomes=self.outcomes,
             applied_revision=applied.revision,
             applied=applied.all,
-            prometheus_for=self.prometheus_url,
+            prometheus_for=self.prometheus_target,
             superseded_by=applied.superseded_by,
         )
 
-    def prometheus_url(self, cluster: str) -> str | None:
-        """One cluster's Prometheus: its ``prometheus_url`` in the clusters file; for the
-        default cluster without one, ``PROMETHEUS_URL``; None for a cluster that has none (or
-        is no longer in the file)."""
+    def prometheus_target(self, cluster: str) -> PrometheusTarget | None:
+        """One cluster's Prometheus and where its URL was set: its ``prometheus_url`` in the
+        clusters file; for the default cluster without one, ``PROMETHEUS_URL``; None for a
+        cluster that has none (or is no longer in the file)."""
+        from tools.prometheus import PrometheusTarget
+
         clusters = self.clusters
         try:
             spec = clusters.get(cluster)
         except ValueError:
             return None
         if spec.prometheus_url:
-            return spec.prometheus_url
+            source = clusters.prometheus_source(cluster)
+            return PrometheusTarget(url=spec.prometheus_url, source=source)
         if cluster == (clusters.default or clusters.names[0]):
-            return self.settings.prometheus.url
+            return self.settings.prometheus.target()
         return None
 
     @cached_property
@@ -450,8 +459,11 @@ class Components:
         redis = self.settings.redis
         return ThreadMemory(self.redis, redis.prefix, self.settings.llm.memory_ttl_s)
 
-    def capabilities(self, service: ProposalService | None) -> Capabilities:
-        """What the agent may call: read, size, explain and — with a service — propose."""
+    def capabilities(
+        self, service: ProposalService | None, proposals_off: str | None = None
+    ) -> Capabilities:
+        """What the agent may call: read, size, explain and — with a service — propose;
+        ``proposals_off`` says why there is no service, where a proposal would be stored."""
         from bot.agent.toolsets import Capabilities
         from bot.agent_adapter import ServiceProposals
 
@@ -462,14 +474,20 @@ class Components:
             proposals=ServiceProposals(service) if service is not None else None,
             cluster=self.cluster,
             history=self.history,
+            proposals_off=proposals_off,
         )
 
-    def agent(self, service: ProposalService | None, *, offline: bool = False) -> Agent:
+    def agent(
+        self,
+        service: ProposalService | None,
+        *,
+        offline: bool = False,
+        proposals_off: str | None = None,
+    ) -> Agent:
         from bot.agent.build import build_agent
 
-        return build_agent(
-            self.settings.llm, self.capabilities(service), self.memory, offline=offline
-        )
+        caps = self.capabilities(service, proposals_off)
+        return build_agent(self.settings.llm, caps, self.memory, offline=offline)
 
     def agent_responder(self) -> AgentResponder:
         """Mentions and DMs in Slack: the agent over the service (LLM or built-in planner)."""

@@ -102,6 +102,15 @@ def test_unknown_similar_service_is_noted_not_fatal(capsys: pytest.CaptureFixtur
         ),
         (["--name", "items", "--rps", "5", "--kind", "db"], "--kind 'db' is unknown"),
         (["--name", "items", "--rps", "5", "--framework", "Fast API!"], "--framework"),
+        (
+            ["--name", "items", "--rps", "5", "--language", "python", "--framework", "rails"],
+            "--framework: rails is a ruby framework, not python; the python frameworks Sizer "
+            "knows are aiohttp, celery, django, fastapi, flask, starlette, tornado",
+        ),
+        (
+            ["--name", "items", "--rps", "5", "--language", "cpp", "--framework", "Spring Boot"],
+            "--framework: spring-boot is a java framework, not cpp; Sizer knows no cpp frameworks",
+        ),
         (["--name", "items", "--rps", "5", "--history", "/nonexistent"], "cannot read history"),
     ],
 )
@@ -112,6 +121,18 @@ def test_bad_flags_get_one_line_naming_the_fix(
     assert code == 2 and out == ""
     assert message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_known_framework_gives_its_language_and_any_other_is_kept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "--name", "items", "--rps", "5", "--framework", "rails", "--json")
+    assert code == 0
+    assert json.loads(out)["request"].items() >= {"language": "ruby", "framework": "rails"}.items()
+    argv = ["--name", "items", "--rps", "5", "--language", "go", "--framework", "chi", "--json"]
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    assert json.loads(out)["request"].items() >= {"language": "go", "framework": "chi"}.items()
 
 
 def test_bundled_catalog_is_the_mit_licensed_history() -> None:

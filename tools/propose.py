@@ -6,9 +6,9 @@ This is what ``sizer propose``, the built-in planner and the agent's ``recommend
 from __future__ import annotations
 
 import difflib
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from tools.catalog import PeerCatalog
 from tools.sizing import coldstart, replicas
@@ -23,6 +23,7 @@ from tools.sizing.models import (
 )
 from tools.sizing.outcomes import OutcomeCalibration, PeerPrediction
 from tools.sizing.profiles import PeerProfile
+from tools.sizing.vocabulary import FRAMEWORK_LANGUAGE, framework_problem
 
 
 class UnknownPeerError(ValueError):
@@ -37,6 +38,9 @@ PROBE_PATH_PATTERN = r"/[A-Za-z0-9._~/-]{0,200}"
 LoadUnit = Literal["rps", "messages"]
 # Kinds whose load is requests; a worker's is messages (or none: sized from peers alone).
 REQUEST_KINDS = ("http", "grpc", "gateway", "frontend")
+# Validation context for a request read back from storage: it was valid when it was stored,
+# and a rule added since must not drop it (``SizeRequest.model_validate(raw, context=STORED)``).
+STORED: dict[str, bool] = {"stored": True}
 
 
 class SizeRequest(BaseModel):
@@ -79,6 +83,27 @@ class SizeRequest(BaseModel):
         description="HTTP readiness path, e.g. /healthz; without one the probe is a TCP check",
     )
     cluster: Dns1123Label | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _language_of_framework(cls, data: Any) -> Any:
+        """A known framework without a language says its language (``fastapi``: python)."""
+        if isinstance(data, dict) and data.get("language") is None:
+            language = FRAMEWORK_LANGUAGE.get(str(data.get("framework") or ""))
+            if language is not None:
+                return {**data, "language": language}
+        return data
+
+    @field_validator("framework")
+    @classmethod
+    def _framework_of_language(cls, framework: str | None, info: ValidationInfo) -> str | None:
+        """Every reader (flags, plain language, the agent's tools) gets this one message."""
+        if (info.context or {}).get("stored"):
+            return framework
+        problem = framework_problem(info.data.get("language"), framework)
+        if problem is not None:
+            raise ValueError(problem)
+        return framework
 
     @model_validator(mode="after")
     def _load(self) -> SizeRequest:

@@ -138,10 +138,14 @@ def _throttling(
     if periods and throttled and periods[0].values[0] > 0:
         return float(throttled[0].values[0] / periods[0].values[0]), None
     if not client.has(q.PERIODS, since_s, at):
-        return None, f"unknown: no {q.PERIODS} in Prometheus (is {q.CADVISOR} scraped?)"
+        # Not a sign of a missing cAdvisor: the usage just read is cAdvisor's (without it the
+        # history fails first, naming cAdvisor). cAdvisor writes CFS counters only for
+        # containers with a CPU limit, and a history backfilled from a trace has none (traces
+        # record no throttling), so this only states what Prometheus holds.
+        return None, f"not recorded: no {q.THROTTLING_SERIES} series in Prometheus"
     if not has_cpu_limit:
-        return None, "unknown: CFS periods are counted only for containers with a CPU limit"
-    return None, f"unknown: no {q.PERIODS} for this workload in the window"
+        return None, "not recorded: CFS periods are counted only for containers with a CPU limit"
+    return None, f"not recorded: no {q.PERIODS} for this workload in the window"
 
 
 def _slack_check(
@@ -177,7 +181,7 @@ def _checks(
     parts.append(
         f"{throttled:.1%} of CFS periods throttled"
         if throttled is not None
-        else "throttling unknown"
+        else "throttling not recorded"
     )
     saturation = Check(
         goal="no-saturation",

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from redis import Redis
 
 from tools.asking import Draft, Slot
-from tools.propose import SizeRequest
+from tools.propose import STORED, SizeRequest
 
 
 class Message(BaseModel):
@@ -59,7 +59,7 @@ class ThreadMemory:
         if raw is None:
             return ThreadState()
         try:
-            return ThreadState.model_validate_json(raw)
+            return ThreadState.model_validate_json(raw, context=STORED)
         except ValidationError:
             return ThreadState()
 

@@ -77,6 +77,11 @@ def _revises(found: Draft) -> bool:
     )
 
 
+def _restates_stack(found: Draft) -> bool:
+    """A language or framework alone: the answer to "rails is a ruby framework, not python"."""
+    return found.language is not None or found.framework is not None
+
+
 def turn_text(turn: Turn) -> str:
     return turn.text
 
@@ -161,7 +166,9 @@ class Planner:
             changes = edits(text, self._current(state.proposal_id, turn))
             if changes:
                 return self._edit(state.proposal_id, changes, turn)
-        if state.pending is not None and (state.asked or found.is_request or found.problems):
+        if state.pending is not None and (
+            state.asked or found.is_request or found.problems or _restates_stack(found)
+        ):
             return self._size(found, turn, state)
         if found.name and (found.has_load or found.kind == "worker"):
             return self._size(found, turn, state)

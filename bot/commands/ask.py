@@ -54,12 +54,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(
             f"REDIS_URL: cannot reach Redis ({exc}); start it or fix the URL"
         ) from None
-    service = terminal_service(parts)
+    service, proposals_off = terminal_service(parts)
     memory = parts.memory
     channel = "terminal"
     if args.forget:
         memory.forget(channel, args.thread)
-    agent = parts.agent(service, offline=args.offline)
+    agent = parts.agent(service, offline=args.offline, proposals_off=proposals_off)
     if not args.offline and settings.llm.configured:
         print(f"sizer ask: model {settings.llm.model}", file=sys.stderr)
     answer = agent.respond(text, user, channel, args.thread)
@@ -75,12 +75,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def terminal_service(parts: Components) -> ProposalService | None:
-    """The proposal service, or None (said on stderr) when proposals cannot be prepared here."""
+def terminal_service(parts: Components) -> tuple[ProposalService | None, str | None]:
+    """The proposal service, or None and why not.
+
+    The reason is not printed up front: ``sizer ask`` runs once per message, so a note on
+    every call would repeat itself through a conversation, and most answers (help, why, a
+    capacity question) do not depend on it. The answer that would have stored a proposal
+    says it ("Not stored as a proposal ...: proposals cannot be stored here (<why>)").
+    """
     from bot.wiring import StartupError
 
     try:
-        return parts.service
+        return parts.service, None
     except StartupError as exc:
-        print(f"sizer ask: note: {exc}; proposals are sized but not stored", file=sys.stderr)
-        return None
+        return None, str(exc)

@@ -5,7 +5,9 @@ metrics so they can be recomputed from the trace. ``--mode loop`` replays the wh
 a closed loop (launch from the cold-start size, react to kills, re-size at every check);
 ``--mode learning`` calibrates cold start on the outcomes of the first half of the services
 and predicts the rest. A malformed trace is reported as one line,
-``sizer backtest: <file>:<line>: <reason>``, with exit status 2.
+``sizer backtest: <file>:<line>: <reason>``, with exit status 2; so is a flag the chosen
+mode does not read (:data:`READ_BY`), since a silently ignored flag reads as a result it
+did not produce.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ LEARNING = "learning"
 # Defaults of tools.backtest.loop.LoopSettings, restated so --help imports no engine.
 DEFAULT_CHECK_EVERY_S = 6 * 3600
 DEFAULT_TICK_S = 3600
+# Which modes read each mode-specific flag (as parsed, dest -> flag, modes). --json and
+# --quiet apply to every mode: a mode without a progress bar is already quiet.
+READ_BY: dict[str, tuple[str, tuple[str, ...]]] = {
+    "history_hours": ("--history-hours", ("rightsize",)),
+    "check_every": ("--check-every", (LOOP,)),
+    "tick": ("--tick", (LOOP,)),
+    "jobs": ("--jobs", (LOOP,)),
+    "recommenders": ("--recommenders", ("rightsize", "cold-start", LOOP)),
+}
 _DURATION = re.compile(r"\A(\d+(?:\.\d+)?)([mhd])\Z")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}
 
@@ -85,21 +96,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--history-hours",
         type=_hours,
-        default=DEFAULT_HISTORY_HOURS,
         metavar="H",
         help=f"rightsize: hours of history before the split (default {DEFAULT_HISTORY_HOURS:g})",
     )
     parser.add_argument(
         "--check-every",
         type=_duration,
-        default=DEFAULT_CHECK_EVERY_S,
         metavar="DURATION",
         help="loop: time between checks (default 6h)",
     )
     parser.add_argument(
         "--tick",
         type=_duration,
-        default=DEFAULT_TICK_S,
         metavar="DURATION",
         help="loop: how often VPA and Autopilot re-size (default 1h)",
     )
@@ -107,16 +115,25 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recommenders",
         metavar="NAMES",
-        help="comma-separated, e.g. sizer,vpa (default: all of the mode's recommenders)",
+        help="all but learning: comma-separated, e.g. sizer,vpa (default: all of the mode's)",
     )
     parser.add_argument(
         "--jobs",
         type=_jobs,
-        default=os.cpu_count() or 1,
         metavar="N",
         help="loop: services replayed in N processes at once (default: one per CPU)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (rightsize and cold-start show one)"
+    )
+
+
+def _check_mode_flags(args: argparse.Namespace) -> None:
+    """Refuse a flag the chosen mode does not read (the flags default to None, so given = set)."""
+    for dest, (flag, modes) in READ_BY.items():
+        if getattr(args, dest) is not None and args.mode not in modes:
+            where = " or ".join(", ".join(modes).rsplit(", ", 1))
+            raise UsageError(f"{flag} applies to --mode {where} only, not --mode {args.mode}")
 
 
 def _recommenders(text: str | None, mode: str) -> tuple[str, ...] | None:
@@ -168,7 +185,9 @@ def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | 
     from tools.backtest.loop import LoopSettings, loop_recommenders, run_loop
 
     trace = _load(args.trace_dir)
-    loop = LoopSettings(check_every_s=args.check_every, tick_s=min(args.tick, args.check_every))
+    check_every = args.check_every if args.check_every is not None else DEFAULT_CHECK_EVERY_S
+    tick = args.tick if args.tick is not None else DEFAULT_TICK_S
+    loop = LoopSettings(check_every_s=check_every, tick_s=min(tick, check_every))
     started = time.perf_counter()
     result = run_loop(
         trace,
@@ -177,7 +196,7 @@ def _loop(args: argparse.Namespace, settings: Settings, only: tuple[str, ...] | 
         only=only,
         recommenders=loop_recommenders(settings.rightsize, check_every_s=loop.check_every_s),
         coldstart_settings=settings.coldstart,
-        jobs=args.jobs,
+        jobs=args.jobs if args.jobs is not None else os.cpu_count() or 1,
     )
     result = result.model_copy(update={"seconds": round(time.perf_counter() - started, 2)})
     _write(result, args.json)
@@ -200,6 +219,7 @@ def _learning(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    _check_mode_flags(args)
     if args.mode == LEARNING:
         return _learning(args, settings)
     if args.mode == LOOP:
@@ -215,7 +235,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from tools.backtest import report
     from tools.backtest.recommenders import cold_start_recommenders, rightsize_recommenders
-    from tools.backtest.runner import run_backtest
+    from tools.backtest.runner import DEFAULT_HISTORY_HOURS, run_backtest
     from tools.traces import TraceError, load_trace
 
     mode: Mode = args.mode
@@ -252,7 +272,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         result = run_backtest(
             trace,
             mode,
-            history_hours=args.history_hours,
+            history_hours=args.history_hours
+            if args.history_hours is not None
+            else DEFAULT_HISTORY_HOURS,
             only=only,
             policy=settings.policy,
             rightsize_recommenders=rightsize_recommenders(settings.rightsize),

@@ -103,11 +103,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     prometheus = settings.prometheus
-    if not prometheus.url:
+    target = prometheus.target()
+    if target is None:
         raise UsageError("PROMETHEUS_URL is not set: point it at the cluster's Prometheus")
     at = args.at if args.at is not None else time.time()
     try:
-        with PrometheusClient(prometheus.url, timeout_s=prometheus.timeout_s) as client:
+        with PrometheusClient(target, timeout_s=prometheus.timeout_s) as client:
             namespace = namespace or find_namespace(client, name, since, at)
             result = verify_workload(
                 client,

@@ -17,6 +17,7 @@ rejected it and when.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ from tools.prometheus import (
     NoData,
     PrometheusClient,
     PrometheusError,
+    PrometheusTarget,
     Workload,
     fetch_usage_history,
 )
@@ -112,11 +114,11 @@ class Checker:
         outcomes: OutcomeStore,
         applied_revision: Callable[[str], int | None],
         applied: Callable[[], dict[str, tuple[int, float]]],
-        prometheus_for: Callable[[str], str | None],
+        prometheus_for: Callable[[str], PrometheusTarget | None],
         superseded_by: Callable[[str], str | None],
     ) -> None:
-        """``prometheus_for`` gives the Prometheus URL of a cluster of the clusters file (None:
-        it has none); proposals without a cluster use ``prometheus.url``."""
+        """``prometheus_for`` gives the Prometheus of a cluster of the clusters file and where
+        its URL was set (None: it has none); proposals without a cluster use ``prometheus``."""
         self._service = service
         self._redis = redis
         self._prefix = prefix
@@ -130,6 +132,9 @@ class Checker:
         self._applied = applied
         self._prometheus_for = prometheus_for
         self._superseded_by = superseded_by
+        # cluster -> why the watch cannot read it, as last logged: said once, not per interval
+        self._unwatched: dict[str, str] = {}
+        self._unwatched_lock = threading.Lock()
 
     # -- the check -------------------------------------------------------------------------
 
@@ -148,6 +153,8 @@ class Checker:
             measured = self.measure(proposal, spec)
         except (CheckDeferred, NoPrometheus, NoData, ValueError) as exc:
             return self._unmeasured(spec, proposal, exc, final_attempt=final_attempt)
+        if spec.check == "watch":
+            self._cluster_watched(proposal.cluster)
         judgement = self.judge(proposal, spec, measured)
         if spec.check == "watch" and not self._emergency(judgement):
             return "watched: no OOM kill or crash loop"
@@ -172,6 +179,9 @@ class Checker:
             whose = f" of cluster {proposal.cluster}" if proposal.cluster else ""
             return self._could_not(spec, proposal, f"Prometheus{whose} did not answer: {exc}")
         if isinstance(exc, NoPrometheus):
+            if spec.check == "watch":
+                self._cluster_unwatched(proposal.cluster, str(exc))
+                return "watch: could not check"
             return self._could_not(spec, proposal, str(exc))
         return self._could_not(spec, proposal, f"no usage to judge: {exc}")
 
@@ -189,26 +199,28 @@ class Checker:
                 results.append(f"{pid}: failed: {exc}")
         return results
 
-    def prometheus_url(self, proposal: Proposal) -> str | None:
+    def prometheus_target(self, proposal: Proposal) -> PrometheusTarget | None:
         """Where the proposal's workload is measured: its cluster's Prometheus."""
         if proposal.cluster is None:
-            return self._prometheus.url
+            return self._prometheus.target()
         return self._prometheus_for(proposal.cluster)
 
     def measure(self, proposal: Proposal, spec: CheckSpec) -> Measured:
-        url = self.prometheus_url(proposal)
-        if not url and proposal.cluster is not None:
+        target = self.prometheus_target(proposal)
+        if target is None and proposal.cluster is not None:
             raise NoPrometheus(
                 f"cluster {proposal.cluster} has no Prometheus configured (set its "
                 "prometheus_url in SIZER_CLUSTERS_FILE)"
             )
-        if not url:
-            raise NoData("PROMETHEUS_URL is not set, so there are no metrics to check against")
+        if target is None:
+            raise NoPrometheus(
+                "PROMETHEUS_URL is not set, so there are no metrics to check against"
+            )
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
         since = spec.window_s(self._feedback.report_after_s)
         schema = self._prometheus.metric_schema()
         try:
-            with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+            with PrometheusClient(target, timeout_s=self._prometheus.timeout_s) as client:
                 verification = verify_workload(client, schema, workload, since, spec.due_at)
                 history = fetch_usage_history(client, schema, workload, since, spec.due_at)
                 kills = (
@@ -236,12 +248,12 @@ class Checker:
         span = self._feedback.rightsize_history_s
         if span <= spec.window_s(self._feedback.report_after_s):
             return measured
-        url = self.prometheus_url(proposal)
-        if not url:  # measure() has already refused a check without one
+        target = self.prometheus_target(proposal)
+        if target is None:  # measure() has already refused a check without one
             return measured
         workload = Workload(name=proposal.workload, namespace=proposal.namespace)
         try:
-            with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+            with PrometheusClient(target, timeout_s=self._prometheus.timeout_s) as client:
                 longer = fetch_usage_history(
                     client, self._prometheus.metric_schema(), workload, span, spec.due_at
                 )
@@ -394,6 +406,21 @@ class Checker:
                 proved_why=tuple(f"{r.field}: {r.text}" for r in proved.reasons),
             )
         )
+
+    def _cluster_unwatched(self, cluster: str | None, why: str) -> None:
+        """Warn that a cluster's workloads go unwatched: once, and again only if ``why``
+        changes (or after a watch of it has worked since), never at every interval."""
+        key = cluster or ""
+        with self._unwatched_lock:
+            if self._unwatched.get(key) == why:
+                return
+            self._unwatched[key] = why
+        name = f"cluster {cluster}" if cluster else "the default cluster"
+        log.warning("OOM watch of %s cannot run: %s", name, why)
+
+    def _cluster_watched(self, cluster: str | None) -> None:
+        with self._unwatched_lock:
+            self._unwatched.pop(cluster or "", None)
 
     def _could_not(self, spec: CheckSpec, proposal: Proposal, why: str) -> str:
         if spec.check == "watch":

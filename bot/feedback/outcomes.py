@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis import Redis
 
 from bot.approvals.models import Proposal, Sizing
-from tools.propose import SizeRequest
+from tools.propose import STORED, SizeRequest
 from tools.sizing import outcomes as learning
 from tools.sizing.models import Reason
 from tools.sizing.quantities import parse_cpu, parse_memory
@@ -121,7 +121,7 @@ class OutcomeStore:
         if self._evidence is None:
             return None
         try:
-            return self._evidence(SizeRequest.model_validate(proposal.request))
+            return self._evidence(SizeRequest.model_validate(proposal.request, context=STORED))
         except (ValidationError, ValueError) as exc:
             log.info("no peer prediction kept for %s: %s", proposal.id, exc)
             return None
@@ -195,7 +195,7 @@ def _learning_outcome(outcome: Outcome) -> learning.Outcome | None:
     if predicted.peer_prediction is None:
         return None
     try:
-        request = SizeRequest.model_validate(predicted.inputs)
+        request = SizeRequest.model_validate(predicted.inputs, context=STORED)
     except ValidationError:
         return None
     sizing = predicted.sizing

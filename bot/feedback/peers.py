@@ -60,11 +60,12 @@ class ClusterCatalog:
 
     def refresh(self) -> PeerCatalog:
         """Rebuild from Prometheus and cache in Redis; errors propagate (the job retries)."""
-        url = self._prometheus.url
-        if not url:
+        target = self._prometheus.target()
+        if target is None:
             raise ValueError("PROMETHEUS_URL is not set")
+        url = target.url
         at = self._clock()
-        with PrometheusClient(url, timeout_s=self._prometheus.timeout_s) as client:
+        with PrometheusClient(target, timeout_s=self._prometheus.timeout_s) as client:
             found = fetch_peer_profiles(
                 client,
                 self._prometheus.metric_schema(),

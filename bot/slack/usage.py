@@ -14,14 +14,14 @@ WINDOW_S = 24 * 3600
 
 
 def prometheus_usage(settings: PrometheusSettings) -> LiveUsage:
-    url = settings.url
-    if not url:
+    target = settings.target()
+    if target is None:
         raise ValueError("PROMETHEUS_URL is not set")
     schema = settings.metric_schema()
     timeout_s = settings.timeout_s
 
     def lookup(namespace: str, workload: str) -> PeerProfile | None:
-        with PrometheusClient(url, timeout_s=timeout_s) as client:
+        with PrometheusClient(target, timeout_s=timeout_s) as client:
             try:
                 history = fetch_usage_history(
                     client, schema, Workload(name=workload, namespace=namespace), WINDOW_S

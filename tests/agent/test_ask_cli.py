@@ -26,7 +26,8 @@ def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_help_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "help"]) == 0
-    assert "I size Kubernetes workloads" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "I size Kubernetes workloads" in out.out and out.err == ""
     assert main(["ask", "  "]) == 2
     assert "TEXT is empty" in capsys.readouterr().err
     assert main(["ask", "--thread", "no spaces!", "help"]) == 2
@@ -34,14 +35,21 @@ def test_help_and_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_offline_sizing_with_a_clarifying_question(capsys: pytest.CaptureFixture[str]) -> None:
+    # no cluster here: no note up front on any message, the answer that would store says why
     assert main(["ask", "--thread", "t1", "size a FastAPI service `items-api`"]) == 0
     out = capsys.readouterr()
-    assert "requests per second" in out.out and "proposals are sized but not stored" in out.err
+    assert "requests per second" in out.out and out.err == ""
     assert main(["ask", "--thread", "t1", "~80 rps"]) == 0
-    assert "Which container image should `items-api` run?" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "Which container image should `items-api` run?" in out.out and out.err == ""
     assert main(["ask", "--thread", "t1", "ghcr.io/acme/items-api:1.4.2"]) == 0
-    text = capsys.readouterr().out
-    assert text.startswith("Sized `items-api`: 2 replicas") and "Not stored" in text
+    out = capsys.readouterr()
+    text = out.out
+    assert text.startswith("Sized `items-api`: 2 replicas") and out.err == ""
+    assert (
+        "Not stored as a proposal, so there is nothing to approve or change yet: proposals " in text
+    )
+    assert text.count("cannot be stored here (executor: no Kubernetes configuration") == 1
     assert "Similar Python services use about" in text
     # Follow-ups offline, against the request of this thread
     assert main(["ask", "--thread", "t1", "why so much memory?"]) == 0

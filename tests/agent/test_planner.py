@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from bot.agent.memory import ThreadMemory
 from bot.agent.planner import Planner, edits
 from bot.agent.toolsets import Toolset
@@ -98,3 +100,30 @@ def test_edit_phrases() -> None:
     }
     assert edits("memory 512") == {"memory_request": "512Mi"}
     assert edits("cpu limit none") == {"cpu_limit": "none"}
+
+
+def test_a_framework_of_another_language_is_pointed_out_and_can_be_corrected(
+    memory: ThreadMemory,
+) -> None:
+    bot, proposals = planner(memory)
+    ask = "size `items-api` in python with rails, 80 rps, image ghcr.io/acme/items-api:1"
+    answer = bot.respond(ask, "U1", "C", "9")
+    assert answer.new_card is None and not proposals.stored
+    assert "rails is a ruby framework, not python" in answer.text
+    assert "the python frameworks Sizer knows are aiohttp, celery, django" in answer.text
+    fixed = bot.respond("it's ruby", "U1", "C", "9")
+    assert fixed.new_card is not None
+    assert memory.load("C", "9").last_request is not None
+    assert memory.load("C", "9").last_request.language == "ruby"  # type: ignore[union-attr]
+
+
+def test_a_thread_stored_before_a_rule_was_added_still_loads(memory: ThreadMemory) -> None:
+    bot, _ = planner(memory)
+    bot.respond(SIZE, "U1", "C", "10")
+    key = memory.key("C", "10")
+    raw = json.loads(memory._redis.get(key) or b"{}")
+    raw["last_request"]["framework"] = "rails"  # python + rails: refused when asked today
+    memory._redis.set(key, json.dumps(raw))
+    state = memory.load("C", "10")
+    assert state.last_request is not None and state.last_request.framework == "rails"
+    assert state.messages

@@ -43,6 +43,10 @@ def test_bad_arguments_come_back_as_text_naming_the_field() -> None:
     assert result.error is not None and "name" in result.error and "DNS-1123" in result.error
     result = tools.call("recommend", {"name": "a", "rps_low": 5, "rps_high": 1}, turn())
     assert result.status == "error" and "reversed" in (result.error or "")
+    mismatch = {"name": "a", "rps_low": 1, "rps_high": 2, "language": "python"}
+    result = tools.call("recommend", mismatch | {"framework": "rails"}, turn())
+    assert result.status == "error"
+    assert "framework: Value error, rails is a ruby framework, not python" in (result.error or "")
     result = tools.call(
         "check_fit", {"replicas": 2, "cpu_request": "lots", "memory_request": "1Gi"}, turn()
     )
@@ -164,9 +168,11 @@ def test_no_free_text_reaches_a_query_or_command() -> None:
 
 def test_prometheus_down_is_an_error_the_model_can_read() -> None:
     from bot.agent.history import PrometheusHistory
-    from tools.prometheus import MetricSchema
+    from tools.prometheus import MetricSchema, PrometheusTarget
 
-    history = PrometheusHistory("http://127.0.0.1:9", MetricSchema(), timeout_s=2)
+    history = PrometheusHistory(
+        PrometheusTarget(url="http://127.0.0.1:9", source="X"), MetricSchema(), timeout_s=2
+    )
     tools = Toolset(capabilities(history=history))
     for name in ("usage_history", "verify_workload"):
         result = tools.call(name, {"name": "api", "namespace": "team-a"}, turn())

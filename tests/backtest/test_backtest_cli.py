@@ -214,3 +214,55 @@ def test_everything_skipped_when_the_history_leaves_too_little(
     ]
     assert doc["summary"]["sizer"]["services"] == 0
     assert doc["summary"]["sizer"]["median_cpu_slack"] is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "flag", "value", "message"),
+    [
+        ("rightsize", "--check-every", "6h", "--check-every applies to --mode loop only"),
+        ("rightsize", "--tick", "30m", "--tick applies to --mode loop only"),
+        ("cold-start", "--jobs", "2", "--jobs applies to --mode loop only"),
+        ("learning", "--check-every", "6h", "--check-every applies to --mode loop only"),
+        ("loop", "--history-hours", "6", "--history-hours applies to --mode rightsize only"),
+        ("cold-start", "--history-hours", "6", "--history-hours applies to --mode rightsize only"),
+        (
+            "learning",
+            "--recommenders",
+            "sizer",
+            "--recommenders applies to --mode rightsize, cold-start or loop only",
+        ),
+    ],
+)
+def test_a_flag_the_mode_does_not_read_is_refused(
+    trace_dir: tuple[Path, list[str]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    mode: str,
+    flag: str,
+    value: str,
+    message: str,
+) -> None:
+    directory, _ = trace_dir
+    out = tmp_path / "never.json"
+    argv = ["backtest", str(directory), "--mode", mode, flag, value, "--json", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"sizer backtest: {message}")
+    assert err.rstrip().endswith(f"not --mode {mode}") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_the_flags_each_mode_reads_are_accepted(
+    trace_dir: tuple[Path, list[str]], tmp_path: Path
+) -> None:
+    directory, _ = trace_dir
+    base = ["backtest", str(directory), "--quiet"]
+    right = tmp_path / "right.json"
+    argv = [*base, "--history-hours", "8", "--recommenders", "sizer", "--json", str(right)]
+    assert main(argv) == 0
+    assert json.loads(right.read_text())["history_hours"] == 8
+    loop = tmp_path / "loop.json"
+    argv = [*base, "--mode", "loop", "--check-every", "4h", "--tick", "2h", "--jobs", "1"]
+    assert main([*argv, "--recommenders", "sizer", "--json", str(loop)]) == 0
+    settings = json.loads(loop.read_text())["settings"]
+    assert (settings["check_every_s"], settings["tick_s"]) == (4 * 3600, 2 * 3600)

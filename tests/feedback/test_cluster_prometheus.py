@@ -9,19 +9,21 @@ names one that does not answer. Real Redis, real service path, two real Promethe
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
 from bot.approvals.models import Proposal
-from bot.feedback.checker import CheckDeferred
+from bot.feedback.checker import CheckDeferred, Checker
 from bot.feedback.spec import CheckSpec
 from tests.approvals.doubles import Clock, redis_prefix
 from tests.feedback.cluster_b import ClusterB
 from tests.feedback.conftest import RecordingPoster
 from tests.feedback.helpers import apply, components, settings
 from tests.prometheus.conftest import PromServer
+from tools.prometheus import PrometheusTarget
 
 HOUR = 3600
 
@@ -61,11 +63,12 @@ def test_each_proposal_is_checked_against_its_own_clusters_prometheus(
 ) -> None:
     now = time.time()
     applied_at = now - 12 * HOUR
+    clusters_file = _clusters(tmp_path / "clusters.yaml", prom_b.url)
     with redis_prefix() as (client, prefix):
         config = settings(
             prefix,
             prom.url,
-            SIZER_CLUSTERS_FILE=str(_clusters(tmp_path / "clusters.yaml", prom_b.url)),
+            SIZER_CLUSTERS_FILE=str(clusters_file),
             SIZER_CHECK_RETRIES=2,
         )
         parts = components(config, client, Clock(applied_at), poster)
@@ -82,8 +85,13 @@ def test_each_proposal_is_checked_against_its_own_clusters_prometheus(
         checker.run(_report(on_a, applied_at, now), final_attempt=True)
         a = _goal_lines(poster, on_a)
         assert ":x: *no OOM kill*: 1 OOM kill(s)" in a and "memory limit 256Mi" in a
-        assert checker.prometheus_url(on_b) == prom_b.url
-        assert checker.prometheus_url(on_a) == prom.url  # the default: PROMETHEUS_URL
+        assert checker.prometheus_target(on_b) == PrometheusTarget(
+            url=prom_b.url, source=f"prometheus_url of cluster b in {clusters_file}"
+        )
+        # the default cluster, without its own: PROMETHEUS_URL
+        assert checker.prometheus_target(on_a) == PrometheusTarget(
+            url=prom.url, source="PROMETHEUS_URL"
+        )
 
 
 def test_a_cluster_without_prometheus_or_whose_prometheus_is_down_could_not_be_checked(
@@ -109,12 +117,15 @@ def test_a_cluster_without_prometheus_or_whose_prometheus_is_down_could_not_be_c
         (said,) = poster.messages()
         assert "could not check" in said.text
         assert "cluster c has no Prometheus configured" in said.text
-        assert checker.prometheus_url(on_c) is None
+        assert checker.prometheus_target(on_c) is None
 
         # d's Prometheus does not answer: retried (rq), then reported, naming the cluster
         spec = _report(on_d, applied_at, now)
-        with pytest.raises(CheckDeferred, match=r"127\.0\.0\.1:9\b"):
+        with pytest.raises(CheckDeferred, match=r"127\.0\.0\.1:9\b") as deferred:
             checker.run(spec, final_attempt=False)
+        # the URL came from the clusters file, so that is where the message points
+        where = f"check prometheus_url of cluster d in {tmp_path / 'clusters.yaml'}"
+        assert where in str(deferred.value) and "PROMETHEUS_URL" not in str(deferred.value)
         assert len(poster.messages()) == 1
         assert checker.run(spec, final_attempt=True) == "could not check"
         last = poster.messages()[-1]
@@ -122,3 +133,81 @@ def test_a_cluster_without_prometheus_or_whose_prometheus_is_down_could_not_be_c
         assert (
             "could not check" in last.text and "Prometheus of cluster d did not answer" in last.text
         )
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "bot.feedback.checker" and r.levelno == logging.WARNING
+    ]
+
+
+def test_the_watch_warns_once_for_a_cluster_without_prometheus(
+    prom: PromServer,
+    prom_b: ClusterB,
+    tmp_path: Path,
+    poster: RecordingPoster,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = time.time()
+    applied_at = now - 12 * HOUR
+    with redis_prefix() as (client, prefix):
+        clusters_file = _clusters(tmp_path / "clusters.yaml", prom_b.url)
+        config = settings(prefix, prom.url, SIZER_CLUSTERS_FILE=str(clusters_file))
+        parts = components(config, client, Clock(applied_at), poster)
+        on_c = sorted(apply(parts, w, "lab", None, cluster="c").id for w in ("orders", "idle"))
+        with caplog.at_level(logging.WARNING, logger="bot.feedback.checker"):
+            for interval in range(3):
+                results = parts.checker.watch_all(now + interval * 300)
+                assert results == [f"{pid}: watch: could not check" for pid in on_c]
+        # two workloads, three intervals: one line for the cluster
+        assert _warnings(caplog) == [
+            "OOM watch of cluster c cannot run: cluster c has no Prometheus configured "
+            "(set its prometheus_url in SIZER_CLUSTERS_FILE)"
+        ]
+        assert poster.messages() == []
+
+
+def test_the_watch_warns_again_when_a_cluster_loses_its_prometheus_again(
+    prom: PromServer,
+    prom_b: ClusterB,
+    tmp_path: Path,
+    poster: RecordingPoster,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    now = time.time()
+    applied_at = now - 12 * HOUR
+    with redis_prefix() as (client, prefix):
+        clusters_file = _clusters(tmp_path / "clusters.yaml", prom_b.url)
+        config = settings(prefix, prom.url, SIZER_CLUSTERS_FILE=str(clusters_file))
+        parts = components(config, client, Clock(applied_at), poster)
+        idle = apply(parts, "idle", "lab", None, cluster="c").id
+        applied = parts.check_scheduler.applied_revisions
+        targets: dict[str, PrometheusTarget | None] = {"c": None}
+        checker = Checker(
+            service=parts.service,
+            redis=client,
+            prefix=prefix,
+            prometheus=config.prometheus,
+            feedback=config.feedback,
+            policy=config.policy,
+            rightsize=config.rightsize,
+            poster=poster,
+            outcomes=parts.outcomes,
+            applied_revision=applied.revision,
+            applied=applied.all,
+            prometheus_for=lambda cluster: targets.get(cluster),
+            superseded_by=applied.superseded_by,
+        )
+        with caplog.at_level(logging.WARNING, logger="bot.feedback.checker"):
+            checker.watch_all(now)
+            checker.watch_all(now + 300)
+            assert len(_warnings(caplog)) == 1
+            targets["c"] = PrometheusTarget(url=prom.url, source="the test")
+            assert checker.watch_all(now + 600) == [f"{idle}: watched: no OOM kill or crash loop"]
+            targets["c"] = None
+            checker.watch_all(now + 900)
+            checker.watch_all(now + 1200)
+        assert len(_warnings(caplog)) == 2
+        assert _warnings(caplog)[0] == _warnings(caplog)[1]

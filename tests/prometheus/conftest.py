@@ -33,7 +33,7 @@ import pytest
 
 from tools.backfill import backfill, create_blocks, create_rule_blocks
 from tools.openmetrics import OpenMetricsOptions, SizeInForce, shift_to_now
-from tools.prometheus import MetricSchema, PrometheusClient
+from tools.prometheus import MetricSchema, PrometheusClient, PrometheusTarget
 from tools.prometheus.queries import recording_rules
 from tools.traces import Trace, load_trace
 
@@ -73,7 +73,7 @@ class PromServer:
         return float((last + self.nezha_shift) // 300 * 300 + 300)
 
     def client(self) -> PrometheusClient:
-        return PrometheusClient(self.url, timeout_s=30)
+        return PrometheusClient(PrometheusTarget(url=self.url, source="the test"), timeout_s=30)
 
 
 def _require(binary: str) -> str:

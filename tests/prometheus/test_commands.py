@@ -31,6 +31,8 @@ def test_verify_prints_the_verdict(
     assert "in force  cpu 120m / 500m, memory 200Mi / 256Mi" in out
     assert "2 OOM kill(s), 3 restart(s)" in out
     assert "[fail] no-oom" in out
+    assert "throttled not recorded: no container_cpu_cfs_* series in Prometheus" in out
+    assert "scraped" not in out
 
 
 def test_verify_json(
@@ -64,6 +66,7 @@ def test_verify_unreachable_is_one_line(
     assert main(["verify", "orders", "-n", "lab"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unreachable" in err and str(port) in err
+    assert err.rstrip().endswith("; check PROMETHEUS_URL")
 
 
 def test_verify_url_without_scheme_is_one_line(

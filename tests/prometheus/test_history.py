@@ -17,6 +17,7 @@ from tools.prometheus import (
     PartialData,
     PeerSelector,
     PrometheusClient,
+    PrometheusTarget,
     PrometheusUnreachable,
     QueryFailed,
     Workload,
@@ -198,7 +199,7 @@ def test_unreachable_prometheus_fails_fast(schema: MetricSchema) -> None:
         port = s.getsockname()[1]
     began = time.monotonic()
     with (
-        PrometheusClient(f"http://127.0.0.1:{port}") as client,
+        PrometheusClient(PrometheusTarget(url=f"http://127.0.0.1:{port}", source="X")) as client,
         pytest.raises(PrometheusUnreachable, match=f"127.0.0.1:{port} is unreachable"),
     ):
         fetch_usage_history(client, schema, Workload(name="cartservice", namespace="x"), 3600)
@@ -308,7 +309,9 @@ def test_recorded_profiles_need_the_rules(prom: PromServer, schema: MetricSchema
 def test_a_url_with_the_api_path_says_to_give_the_base_url(prom: PromServer) -> None:
     # PROMETHEUS_URL=http://host:9090/api/v1: the real server answers 404 to every query.
     with (
-        PrometheusClient(prom.url + "/api/v1", timeout_s=5) as client,
+        PrometheusClient(
+            PrometheusTarget(url=prom.url + "/api/v1", source="X"), timeout_s=5
+        ) as client,
         pytest.raises(MalformedResponse, match="without /api/v1") as caught,
     ):
         client.instant("up")

@@ -42,10 +42,12 @@ def test_verify_orders_matches_the_trace(prom: PromServer, schema: MetricSchema)
     # the OOM kill 25 h ago is outside the 24 h window; two OOM kills and a restart are inside
     assert (v.oom_kills, v.restarts) == (2, 3)
     assert v.metrics.oom_events == 2
+    # backfilled from a trace, which records no throttling: said as such, with no hint that
+    # cAdvisor is missing (its CPU and memory series are right there)
     assert v.throttled_share is None
-    assert v.throttling_note is not None
-    assert (
-        "container_cpu_cfs_periods_total" in v.throttling_note and "cAdvisor" in v.throttling_note
+    assert v.throttling_note == "not recorded: no container_cpu_cfs_* series in Prometheus"
+    assert "throttling not recorded" in next(
+        c.detail for c in v.checks if c.goal == "no-saturation"
     )
     checks = {c.goal: c.status for c in v.checks}
     assert checks["no-oom"] == "fail"
@@ -104,6 +106,13 @@ def test_verify_without_kube_state_metrics_says_so(prom: PromServer, schema: Met
         verify_workload(
             client, schema, Workload(name="noksm", namespace="lab-broken"), 3600, prom.broken_at
         )
+
+
+def test_verify_without_cadvisor_says_so(prom: PromServer, schema: MetricSchema) -> None:
+    """No cAdvisor series at all (before any data): the verification names cAdvisor."""
+    long_ago = prom.now - 400 * DAY
+    with prom.client() as client, pytest.raises(MissingMetric, match="is cAdvisor scraped"):
+        verify_workload(client, schema, Workload(name="orders", namespace="lab"), DAY, long_ago)
 
 
 def test_find_namespace(prom: PromServer) -> None:

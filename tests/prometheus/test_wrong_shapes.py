@@ -13,7 +13,13 @@ from bot.agent.toolsets import Capabilities, Toolset, Turn
 from bot.cli import main
 from tests.agent.doubles import bundled
 from tests.emulators.loopback import serve, shutdown, url_of
-from tools.prometheus import MalformedResponse, MetricSchema, PrometheusClient, PrometheusError
+from tools.prometheus import (
+    MalformedResponse,
+    MetricSchema,
+    PrometheusClient,
+    PrometheusError,
+    PrometheusTarget,
+)
 from tools.sizing.models import Policy
 
 VECTOR_OK = {"metric": {"pod": "a"}, "value": [1700000000, "1"]}
@@ -78,7 +84,7 @@ def wrong() -> Iterator[WrongShape]:
 @pytest.mark.parametrize("body", SHAPES.values(), ids=SHAPES.keys())
 def test_client_maps_every_wrong_shape_to_malformed_response(wrong: WrongShape, body: str) -> None:
     wrong.body = body
-    with PrometheusClient(wrong.url, timeout_s=5) as client:
+    with PrometheusClient(PrometheusTarget(url=wrong.url, source="X"), timeout_s=5) as client:
         for query in (client.instant, client.samples):
             with pytest.raises(MalformedResponse, match="not a query result") as caught:
                 query("up")
@@ -87,7 +93,7 @@ def test_client_maps_every_wrong_shape_to_malformed_response(wrong: WrongShape, 
 
 def test_a_good_answer_still_reads(wrong: WrongShape) -> None:
     wrong.body = json.dumps({"data": {"result": [VECTOR_OK]}})
-    with PrometheusClient(wrong.url, timeout_s=5) as client:
+    with PrometheusClient(PrometheusTarget(url=wrong.url, source="X"), timeout_s=5) as client:
         [series] = client.instant("up")
     assert series.labels == {"pod": "a"} and series.values.tolist() == [1.0]
 
@@ -109,7 +115,9 @@ def test_sizer_verify_is_one_line(
 @pytest.mark.parametrize("body", [SHAPES["not json"], SHAPES["labels not strings"]])
 def test_agent_tools_answer_an_error_the_model_can_read(wrong: WrongShape, body: str) -> None:
     wrong.body = body
-    history = PrometheusHistory(wrong.url, MetricSchema(), timeout_s=5)
+    history = PrometheusHistory(
+        PrometheusTarget(url=wrong.url, source="X"), MetricSchema(), timeout_s=5
+    )
     tools = Toolset(Capabilities(catalog=bundled, policy=Policy(), history=history))
     turn = Turn(user="U1", channel="C1", thread_ts="1.0")
     for tool in ("usage_history", "verify_workload"):

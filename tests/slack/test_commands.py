@@ -64,6 +64,10 @@ def test_slack_mangling_is_undone(text: str) -> None:
         ("size items-api --rps 5 --namespace Team_A", "--namespace 'Team_A' is not a valid"),
         ("size items-api --rps 5 --similar Bad!", "--similar 'Bad!'"),
         ("size items-api --rps 5 --framework 'fast api'", "--framework"),
+        (
+            "size items-api --rps 5 --language python --framework rails",
+            "--framework: rails is a ruby framework, not python; the python frameworks Sizer knows",
+        ),
         ("size items-api --rps 9999999", "--rps-low"),
         ('size "items-api --rps 5', "check the quotes"),
         ("why", "exactly one argument"),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from tools.sizing.vocabulary import FRAMEWORK_LANGUAGE
+
 __all__ = [
     "FRAMEWORKS",
     "KIND_WORDS",
@@ -18,44 +20,48 @@ __all__ = [
     "find_language",
 ]
 
+_FRAMEWORK_WORDS: dict[str, str] = {
+    # word in text → framework (its language is in tools.sizing.vocabulary)
+    "fastapi": "fastapi",
+    "flask": "flask",
+    "django": "django",
+    "tornado": "tornado",
+    "starlette": "starlette",
+    "aiohttp": "aiohttp",
+    "celery": "celery",
+    "spring boot": "spring-boot",
+    "spring-boot": "spring-boot",
+    "springboot": "spring-boot",
+    "spring": "spring-boot",
+    "quarkus": "quarkus",
+    "micronaut": "micronaut",
+    "express": "express",
+    "express.js": "express",
+    "expressjs": "express",
+    "nestjs": "nestjs",
+    "nest.js": "nestjs",
+    "next.js": "nextjs",
+    "nextjs": "nextjs",
+    "fastify": "fastify",
+    "koa": "koa",
+    "gin": "gin",
+    "echo": "echo",
+    "fiber": "fiber",
+    "gorilla": "gorilla-mux",
+    "rails": "rails",
+    "ruby on rails": "rails",
+    "sinatra": "sinatra",
+    "laravel": "laravel",
+    "symfony": "symfony",
+    "asp.net core": "aspnet",
+    "asp.net": "aspnet",
+    "aspnet": "aspnet",
+    "actix": "actix",
+    "axum": "axum",
+}
+# word in text → (framework, language)
 FRAMEWORKS: dict[str, tuple[str, str]] = {
-    # word in text → (framework, language)
-    "fastapi": ("fastapi", "python"),
-    "flask": ("flask", "python"),
-    "django": ("django", "python"),
-    "tornado": ("tornado", "python"),
-    "starlette": ("starlette", "python"),
-    "aiohttp": ("aiohttp", "python"),
-    "celery": ("celery", "python"),
-    "spring boot": ("spring-boot", "java"),
-    "spring-boot": ("spring-boot", "java"),
-    "springboot": ("spring-boot", "java"),
-    "spring": ("spring-boot", "java"),
-    "quarkus": ("quarkus", "java"),
-    "micronaut": ("micronaut", "java"),
-    "express": ("express", "nodejs"),
-    "express.js": ("express", "nodejs"),
-    "expressjs": ("express", "nodejs"),
-    "nestjs": ("nestjs", "nodejs"),
-    "nest.js": ("nestjs", "nodejs"),
-    "next.js": ("nextjs", "nodejs"),
-    "nextjs": ("nextjs", "nodejs"),
-    "fastify": ("fastify", "nodejs"),
-    "koa": ("koa", "nodejs"),
-    "gin": ("gin", "go"),
-    "echo": ("echo", "go"),
-    "fiber": ("fiber", "go"),
-    "gorilla": ("gorilla-mux", "go"),
-    "rails": ("rails", "ruby"),
-    "ruby on rails": ("rails", "ruby"),
-    "sinatra": ("sinatra", "ruby"),
-    "laravel": ("laravel", "php"),
-    "symfony": ("symfony", "php"),
-    "asp.net core": ("aspnet", "csharp"),
-    "asp.net": ("aspnet", "csharp"),
-    "aspnet": ("aspnet", "csharp"),
-    "actix": ("actix", "rust"),
-    "axum": ("axum", "rust"),
+    word: (framework, FRAMEWORK_LANGUAGE[framework]) for word, framework in _FRAMEWORK_WORDS.items()
 }
 LANGUAGE_WORDS: dict[str, str] = {
     "python": "python",

@@ -12,6 +12,7 @@ from tools.prometheus.client import (
     PartialData,
     PrometheusClient,
     PrometheusError,
+    PrometheusTarget,
     PrometheusUnreachable,
     QueryFailed,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "PeerSelector",
     "PrometheusClient",
     "PrometheusError",
+    "PrometheusTarget",
     "PrometheusUnreachable",
     "QueryFailed",
     "Workload",

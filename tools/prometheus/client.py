@@ -34,9 +34,22 @@ class PrometheusError(Exception):
     """Base of every error raised while querying Prometheus."""
 
 
+class PrometheusTarget(BaseModel):
+    """A Prometheus base URL and where it was set, told by whoever read it from there.
+
+    Errors name ``source`` ("check PROMETHEUS_URL", "check prometheus_url of cluster b in
+    /etc/sizer/clusters.yaml"), so the person fixes the place the URL really came from.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    source: str
+
+
 class PrometheusUnreachable(PrometheusError):
-    def __init__(self, url: str, reason: str) -> None:
-        super().__init__(f"Prometheus at {url} is unreachable ({reason}); check PROMETHEUS_URL")
+    def __init__(self, url: str, reason: str, source: str) -> None:
+        super().__init__(f"Prometheus at {url} is unreachable ({reason}); check {source}")
         self.url = url
 
 
@@ -47,10 +60,10 @@ class QueryFailed(PrometheusError):
 class MalformedResponse(PrometheusError):
     """Something answered at the URL, but not with a Prometheus query result of that type."""
 
-    def __init__(self, url: str, detail: str) -> None:
+    def __init__(self, url: str, detail: str, source: str) -> None:
         super().__init__(
             f"Prometheus at {url} answered with something that is not a query result "
-            f"({detail}); check PROMETHEUS_URL points at Prometheus itself"
+            f"({detail}); check {source} points at Prometheus itself"
         )
         self.url = url
 
@@ -119,17 +132,19 @@ class PrometheusClient:
     """Sends the fixed templates of :mod:`tools.prometheus.queries` and types the answers.
 
     ``connection`` is a constructor argument so callers can reuse one session or pass their
-    own ``PrometheusConnect`` (with auth headers, a proxy, ...).
+    own ``PrometheusConnect`` (with auth headers, a proxy, ...). ``target`` says where the URL
+    was set; the errors name it.
     """
 
     def __init__(
         self,
-        url: str,
+        target: PrometheusTarget,
         *,
         timeout_s: float = 30.0,
         connection: PrometheusConnect | None = None,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.url = target.url.rstrip("/")
+        self.source = target.source
         # One quick retry: a dead URL must fail in seconds, not after urllib3's back-off.
         retry = Retry(total=1, backoff_factor=0.2, status_forcelist=[502, 503, 504])
         self._prom = connection or PrometheusConnect(
@@ -151,7 +166,7 @@ class PrometheusClient:
         except requests.exceptions.RetryError as exc:
             raise QueryFailed(f"Prometheus kept failing the query: {exc}") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise PrometheusUnreachable(self.url, type(exc).__name__) from None
+            raise PrometheusUnreachable(self.url, type(exc).__name__, self.source) from None
         except PrometheusApiClientException as exc:
             if "Status Code 404" in str(exc):
                 # Nothing serves the query API there: usually a path after host:port.
@@ -159,16 +174,23 @@ class PrometheusClient:
                     self.url,
                     "HTTP 404 for /api/v1/query: give the server's base URL, "
                     "without /api/v1 or another path",
+                    self.source,
                 ) from None
             raise QueryFailed(f"Prometheus rejected a query: {exc}") from None
         except requests.exceptions.JSONDecodeError:
-            raise MalformedResponse(self.url, "the body is not JSON") from None
+            raise MalformedResponse(self.url, "the body is not JSON", self.source) from None
         except requests.exceptions.RequestException as exc:  # e.g. a URL without http://
-            raise PrometheusUnreachable(self.url, f"{type(exc).__name__}: {exc}") from None
+            raise PrometheusUnreachable(
+                self.url, f"{type(exc).__name__}: {exc}", self.source
+            ) from None
         except (KeyError, TypeError, ValueError) as exc:  # JSON, but no data.result in it
-            raise MalformedResponse(self.url, f"no data.result ({type(exc).__name__})") from None
+            raise MalformedResponse(
+                self.url, f"no data.result ({type(exc).__name__})", self.source
+            ) from None
         if not isinstance(result, list):
-            raise MalformedResponse(self.url, f"data.result is a {type(result).__name__}")
+            raise MalformedResponse(
+                self.url, f"data.result is a {type(result).__name__}", self.source
+            )
         return result
 
     def _typed(self, adapter: TypeAdapter[list[Any]], items: list[Any], kind: str) -> list[Any]:
@@ -177,7 +199,9 @@ class PrometheusClient:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise MalformedResponse(self.url, f"not {kind}: {where}: {first['msg']}") from None
+            raise MalformedResponse(
+                self.url, f"not {kind}: {where}: {first['msg']}", self.source
+            ) from None
 
     def instant(self, promql: str, at: float | None = None) -> list[Series]:
         """Instant vector: one sample per series at ``at`` (default now)."""

@@ -30,6 +30,7 @@ WAITING_REASON = "kube_pod_container_status_waiting_reason"
 CRASH_LOOP = 'reason="CrashLoopBackOff"'
 THROTTLED = "container_cpu_cfs_throttled_periods_total"
 PERIODS = "container_cpu_cfs_periods_total"
+THROTTLING_SERIES = "container_cpu_cfs_*"  # both of the above, as a person would say it
 POD_LABELS = "kube_pod_labels"
 
 # Recorded by the rules of recording_rules(): one point per pod (or workload) per 5 minutes.

@@ -23,7 +23,7 @@ from bot.agent.toolsets._base import (
     cpu_text,
     memory_text,
 )
-from bot.agent.toolsets.proposals import NO_PROPOSALS
+from bot.agent.toolsets.proposals import no_proposals
 from tools.sizing.models import Dns1123Label
 from tools.sizing.quantities import format_cpu, format_memory, parse_cpu, parse_memory
 
@@ -55,9 +55,15 @@ class ClusterToolset(BaseToolset):
 
     name: ClassVar[str] = "cluster"
 
-    def __init__(self, cluster: Cluster | None, proposals: Proposals | None = None) -> None:
+    def __init__(
+        self,
+        cluster: Cluster | None,
+        proposals: Proposals | None = None,
+        proposals_off: str | None = None,
+    ) -> None:
         self._reader = cluster
         self._proposals = proposals
+        self._no_proposals = no_proposals(proposals_off)
 
     def check_prerequisites(self) -> str | None:
         return NO_CLUSTER if self._reader is None else None
@@ -152,7 +158,7 @@ class ClusterToolset(BaseToolset):
         cpu, memory = args.cpu_request, args.memory_request
         if args.proposal_id is not None:
             if self._proposals is None:
-                raise NotFoundError(NO_PROPOSALS)
+                raise NotFoundError(self._no_proposals)
             p = self._proposals.get(args.proposal_id)
             namespace, replicas = p.namespace, p.replicas
             cpu, memory = p.cpu_request, p.memory_request

@@ -23,10 +23,18 @@ __all__ = [
     "ProposalArgs",
     "ProposalToolset",
     "TargetArgs",
+    "no_proposals",
     "proposal_data",
 ]
 
 NO_PROPOSALS = "proposals cannot be stored here (no proposal service is configured)"
+
+
+def no_proposals(why: str | None) -> str:
+    """Why a proposal cannot be stored: the reason the service is off, when it is known."""
+    return f"proposals cannot be stored here ({why})" if why else NO_PROPOSALS
+
+
 _NUMBERS = ("cpu_request", "cpu_limit", "memory_request", "memory_limit")
 
 
@@ -80,11 +88,12 @@ class ProposalToolset(BaseToolset):
 
     name: ClassVar[str] = "proposals"
 
-    def __init__(self, proposals: Proposals | None) -> None:
+    def __init__(self, proposals: Proposals | None, why_off: str | None = None) -> None:
         self._service = proposals
+        self._off = no_proposals(why_off)
 
     def check_prerequisites(self) -> str | None:
-        return NO_PROPOSALS if self._service is None else None
+        return self._off if self._service is None else None
 
     def tools(self) -> list[AgentTool]:
         return [
@@ -122,7 +131,7 @@ class ProposalToolset(BaseToolset):
 
     def _desk(self) -> Proposals:
         if self._service is None:
-            raise NotFoundError(NO_PROPOSALS)
+            raise NotFoundError(self._off)
         return self._service
 
     def explain(self, args: TargetArgs, turn: Turn) -> ToolResult:

@@ -43,15 +43,17 @@ class Capabilities:
     proposals: Proposals | None = None
     cluster: Cluster | None = None
     history: History | None = None
+    # why ``proposals`` is None, when known: said where a proposal would have been stored
+    proposals_off: str | None = None
 
 
 def toolsets_for(caps: Capabilities) -> list[BaseToolset]:
     """One toolset per capability, in the order their tools are offered."""
     return [
-        ClusterToolset(caps.cluster, caps.proposals),
+        ClusterToolset(caps.cluster, caps.proposals, caps.proposals_off),
         SizingToolset(caps.catalog, caps.policy, caps.coldstart, caps.cluster),
         MetricsToolset(caps.history),
-        ProposalToolset(caps.proposals),
+        ProposalToolset(caps.proposals, caps.proposals_off),
     ]
 
 
