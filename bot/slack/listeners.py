@@ -230,6 +230,9 @@ class Listeners:
         """Finish a request a previous process accepted but never answered."""
         assert self.inbox is not None
         payload = work.payload
+        if work.kind == "approve":
+            self._resume_click(work)
+            return
         if work.kind == "command":
             user, channel = str(payload["user_id"]), str(payload["channel_id"])
             thread_ts = None
@@ -268,6 +271,27 @@ class Listeners:
         else:
             self._converse(payload, work.id)
 
+    def _resume_click(self, work: Work) -> None:
+        """Apply an Approve click whose process died after acknowledging it."""
+        assert self.inbox is not None
+        if work.attempts > self.work_attempts:
+            try:
+                user, channel, thread_ts = _click_place(work.payload)
+            except (KeyError, TypeError):
+                self.inbox.done(work.id)
+                return
+            self.outbox.tell(
+                channel,
+                user,
+                f":warning: I could not finish your approval after {work.attempts - 1} tries "
+                "(I was restarted). Nothing was applied by it: click Approve on the card again.",
+                thread_ts,
+            )
+            self.inbox.done(work.id)
+            return
+        self.inbox.hold(work.id)
+        self._approve(work.payload, work.id, resumed=True)
+
     def on_choose(self, ack: Ack, body: Body) -> None:
         """A button answering Sizer's "which one did you mean?": the choice, as if typed."""
         ack()
@@ -301,11 +325,38 @@ class Listeners:
     # -- card buttons -------------------------------------------------------------------
 
     def on_approve(self, ack: Ack, body: Body) -> None:
+        work_id, first = self._journal_click(body, "approve")
         ack()
+        if first:
+            self._approve(body, work_id)
+
+    def _journal_click(self, body: Body, kind: str) -> tuple[str | None, bool]:
+        """Record a click in the inbox before its acknowledgement, as mentions are: a process
+        that dies after the ack leaves it to the next sweep instead of losing it. Returns the
+        entry's id (None without an inbox) and whether this is the click's first delivery."""
+        trigger = body.get("trigger_id")
+        if self.inbox is None or not isinstance(trigger, str) or not trigger:
+            return None, True
+        work_id = f"click-{trigger}"
+        if not self.inbox.accept(work_id, kind, _click_payload(body)):
+            log.info("dropping redelivered click %s", work_id)
+            return work_id, False
+        self.inbox.hold(work_id)
+        return work_id, True
+
+    def _approve(self, body: Body, work_id: str | None, *, resumed: bool = False) -> None:
         click = self._read_click(body)
         if click is None:
+            self._finish(work_id)
             return
         ref, user, channel, thread_ts = click
+        if resumed:
+            current = self.service.find(ref.proposal_id)
+            if current is None or current.state != S.PROPOSED or current.revision != ref.revision:
+                # the click took effect before its process died, or the card moved on since:
+                # the card and the thread already say what happened
+                self._finish(work_id)
+                return
         service, outbox = self.service, self.outbox
         located = _locator(body)
         progress = outbox.progress(channel, thread_ts)
@@ -337,7 +388,18 @@ class Listeners:
             if offer is not None:
                 outbox.say(channel, offer[0], thread_ts, offer[1])
 
-        self._later(job, channel, user, thread_ts, about=lambda: service.find(ref.proposal_id))
+        self._later(
+            job,
+            channel,
+            user,
+            thread_ts,
+            work_id=work_id,
+            about=lambda: service.find(ref.proposal_id),
+        )
+
+    def _finish(self, work_id: str | None) -> None:
+        if work_id is not None and self.inbox is not None:
+            self.inbox.done(work_id)
 
     def on_retry(self, ack: Ack, body: Body) -> None:
         """ "Raise memory and retry": a new proposal, posted as a card in the same thread."""
@@ -627,6 +689,20 @@ def _click_place(body: Body) -> tuple[str, str, str | None]:
     message = body.get("message", {})
     thread_ts = message.get("thread_ts") or message.get("ts")
     return user, channel, str(thread_ts) if thread_ts else None
+
+
+def _click_payload(body: Body) -> dict[str, Any]:
+    """What a journaled click keeps of Slack's payload: who, where, which button."""
+    message = body.get("message") or {}
+    actions = body.get("actions") or [{}]
+    return {
+        "trigger_id": body.get("trigger_id"),
+        "user": {"id": (body.get("user") or {}).get("id")},
+        "channel": {"id": (body.get("channel") or {}).get("id")},
+        "container": body.get("container") or {},
+        "message": {"ts": message.get("ts"), "thread_ts": message.get("thread_ts")},
+        "actions": [{"value": actions[0].get("value")}],
+    }
 
 
 def _click(body: Body) -> tuple[CardRef, str, str, str | None]:

@@ -315,3 +315,51 @@ def test_an_interrupted_apply_slack_could_not_hear_about_is_reported_again(
     eventually(lambda: any(c.status == 500 for c in slack.calls))
     slack.wait_for("chat.postMessage", lambda c: "I restarted while" in text_of(c), 10)
     assert approved.state == S.APPROVED
+
+
+def test_an_approve_click_acknowledged_by_a_process_that_died_is_applied_by_the_next(
+    bots: list[Runtime], slack: SlackEmulator, private_redis: PrivateRedis, access: Path
+) -> None:
+    from bot.slack.inbox import Inbox
+
+    bot = start_bot(bots, slack, private_redis, access, SIZER_WORK_LEASE_S=1)
+    _ask(bot)
+    _, ref, ts = posted_card(slack, "items-api")
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
+    # What the dead process did before its acknowledgement: journal the click, nothing more.
+    dead = Inbox(private_redis.client(), "sizer:", dedupe_ttl_s=3600, lease_s=1)
+    click = sr.block_action("sizer_approve", ref.encode(), "UAPPROVER", "C1", ts, THREAD)
+    assert dead.accept(f"click-{click['trigger_id']}", "approve", click)
+
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).state == S.APPLIED, 20)
+    eventually(lambda: bot.runtime.inbox.pending() == 0)
+    assert len(bot.executor.applied) == 1
+    assert "approved revision 1" in _said(slack)
+
+    # A journaled click whose approval already happened is finished without a word.
+    told = len([c for c in slack.calls if c.method == "chat.postEphemeral"])
+    again = sr.block_action("sizer_approve", ref.encode(), "UAPPROVER", "C1", ts, THREAD)
+    assert dead.accept(f"click-{again['trigger_id']}", "approve", again)
+    eventually(lambda: bot.runtime.inbox.pending() == 0)
+    bot.runtime.pool.shutdown(wait=True)
+    assert len(bot.executor.applied) == 1
+    assert len([c for c in slack.calls if c.method == "chat.postEphemeral"]) == told
+
+
+def test_a_live_approve_click_leaves_no_journal_entry_and_a_redelivery_applies_nothing(
+    bots: list[Runtime], slack: SlackEmulator, private_redis: PrivateRedis, access: Path
+) -> None:
+    bot = start_bot(bots, slack, private_redis, access)
+    _ask(bot)
+    _, ref, ts = posted_card(slack, "items-api")
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
+    assert bot.sender is not None
+    click = sr.block_action("sizer_approve", ref.encode(), "UAPPROVER", "C1", ts, THREAD)
+    assert bot.sender.interactive(click).status == 200
+    assert bot.sender.interactive(click).status == 200  # the same delivery again
+    eventually(lambda: bot.runtime.service.get(ref.proposal_id).state == S.APPLIED, 20)
+    eventually(lambda: bot.runtime.inbox.pending() == 0)
+    bot.runtime.pool.shutdown(wait=True)
+    assert len(bot.executor.applied) == 1
+    refusals = [c for c in slack.calls if c.method == "chat.postEphemeral"]
+    assert refusals == []  # the redelivery was dropped, not refused as "already applied"
