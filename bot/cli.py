@@ -72,7 +72,24 @@ def build_parser(commands: Sequence[Command], chosen: str | None = None) -> argp
         command_parser = sub.add_parser(command.NAME, help=command.HELP, description=command.HELP)
         if chosen is None or chosen == command.NAME:
             command.register(command_parser)
+            command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _refuse_unknown(args: argparse.Namespace, extra: Sequence[str]) -> None:
+    """A mistyped flag is reported with its command's usage and the flag it is closest to
+    (argparse alone shows the top-level usage, which does not list the command's flags)."""
+    import difflib
+
+    command_parser: argparse.ArgumentParser = args.command_parser
+    flags = [f for action in command_parser._actions for f in action.option_strings]
+    hints = []
+    for word in extra:
+        close = difflib.get_close_matches(word.split("=", 1)[0], flags, n=1)
+        if word.startswith("-") and close:
+            hints.append(f"{word}: did you mean {close[0]}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    command_parser.error(f"unrecognized arguments: {' '.join(extra)}{hint}")
 
 
 def _chosen(argv: Sequence[str], names: set[str]) -> str:
@@ -85,7 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = _available()
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(commands, _chosen(words, {c.NAME for c in commands}))
-    args = parser.parse_args(words)
+    args, extra = parser.parse_known_args(words)
+    if extra:
+        _refuse_unknown(args, extra)
 
     from pydantic import ValidationError
 
@@ -112,3 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+
+
+if __name__ == "__main__":
+    # `python -m bot.cli …` runs the same entry point as `sizer …` (this module, imported
+    # under its own name, so commands and main share one UsageError)
+    from bot.cli import main as _main
+
+    raise SystemExit(_main())

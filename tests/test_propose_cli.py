@@ -168,3 +168,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(
     code = main(["propose", "--name", "items-api", "--rps", "50-100", "--json"])
     assert code == 141
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_mistyped_flag_shows_the_commands_usage_and_the_flag_meant(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["propose", "--name", "items-api", "--rsp", "50"])
+    assert exit_.value.code == 2
+    usage, _, last = capsys.readouterr().err.rstrip("\n").rpartition("\n")
+    assert usage.startswith("usage: sizer propose ") and "--rps RPS" in usage
+    assert last == (
+        "sizer propose: error: unrecognized arguments: --rsp 50 (--rsp: did you mean --rps?)"
+    )

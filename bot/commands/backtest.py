@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from tools.traces import Trace
 
 NAME = "backtest"
-HELP = "Replay a trace directory and score Sizer's sizes against the baselines."
+HELP = "replay a trace directory and score Sizer's sizes against the baselines"
 
 MAX_HISTORY_HOURS = 24 * 365 * 10
 TABLE_WIDTH = 160

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tools.openmetrics import SizeInForce
 
 NAME = "load-trace"
-HELP = "Backfill a Prometheus data directory from a trace directory (needs promtool)."
+HELP = "backfill a Prometheus data directory from a trace directory (needs promtool)"
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -32,7 +32,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--similar", action="append", default=[], help="a similar existing service (repeatable)"
     )
-    parser.add_argument("--namespace")
+    parser.add_argument("--namespace", help="namespace of the new service (default: default)")
     parser.add_argument("--critical", action="store_true", help="at least 3 replicas")
     parser.add_argument(
         "--history", help="peer history: a trace directory or catalog JSON (default: bundled)"

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from tools.verify import Verification
 
 NAME = "verify"
-HELP = "Check a deployed workload's requests and limits against its real usage (Prometheus)."
+HELP = "check a deployed workload's requests and limits against its real usage (Prometheus)"
 
 _DURATION = re.compile(r"\A(\d+)([mhd])\Z")
 _UNIT_S = {"m": 60, "h": 3600, "d": 86400}

@@ -155,6 +155,10 @@ def test_rightsize_json_rescored_independently(
     assert doc["summary"]["vpa"]["services"] == 3
     static_ooms = sum(s["recommenders"]["static"]["metrics"]["oom_events"] for s in doc["services"])
     assert doc["summary"]["static"]["oom_events_total"] == static_ooms
+    # |slack| keeps one decimal in the table, as README and docs/benchmarks.md quote it
+    sizer_row = next(line for line in table.splitlines() if " sizer " in line)
+    for field in ("median_abs_cpu_slack", "median_abs_mem_slack"):
+        assert f" {doc['summary']['sizer'][field]:.1%} " in sizer_row
 
 
 def test_cold_start_json_rescored_over_the_whole_trace(

@@ -1,4 +1,5 @@
 import math
+import re
 
 import numpy as np
 import pytest
@@ -212,6 +213,8 @@ def test_services_without_a_look_alike_get_their_own_wider_multiplier() -> None:
     )
     reason = new_gateway.reason("memory_limit")
     assert reason is not None and "no peer shares its language, framework and kind" in reason.text
+    # the multiplier is set off from how it was found: "×2.50: no peer shares …"
+    assert re.search(r"; ×\d+\.\d\d: no peer shares", reason.text)
     assert new_gateway.memory_limit_bytes is not None
     assert new_gateway.memory_limit_bytes >= 900 * MiB
     # held out one at a time, every odd service stays under the limit sized from the rest

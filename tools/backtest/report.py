@@ -35,10 +35,11 @@ def write_json(result: BacktestResult | LoopResult | LearningResult, path: Path)
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def _pct(value: float | None, signed: bool = True) -> str:
+def _pct(value: float | None, signed: bool = True, digits: int = 1) -> str:
+    """A percentage; |slack| keeps its decimal so the table shows the figures docs quote."""
     if value is None:
         return "—"
-    return f"{value:+.1%}" if signed else f"{value:.0%}"
+    return f"{value:+.{digits}%}" if signed else f"{value:.{digits}%}"
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -64,7 +65,7 @@ def _cell(summary: Summary, field: str) -> str:
     value = getattr(summary, field)
     if field in ("services", "oom_events_total"):
         return str(value)
-    return _pct(value, signed=field not in _SHARES | _ABSOLUTE)
+    return _pct(value, signed=field not in _SHARES | _ABSOLUTE, digits=0 if field in _SHARES else 1)
 
 
 def _why_skipped(result: BacktestResult) -> str:
@@ -127,8 +128,9 @@ def loop_table(result: LoopResult) -> Table:
             if field in _COUNTS:
                 cells.append(str(value))
             else:
+                signed = field.startswith("median_c") or field == "median_mem_slack"
                 cells.append(
-                    _pct(value, signed=field.startswith("median_c") or field == "median_mem_slack")
+                    _pct(value, signed=signed, digits=0 if field.endswith("_share") else 1)
                 )
         table.add_row(name, *cells)
     return table
@@ -166,6 +168,9 @@ def learning_table(result: LearningResult) -> Table:
             elif field.endswith("_error"):
                 cells.append("—" if value is None else f"{value:.3f}")
             else:
-                cells.append(_pct(value, signed=field == "median_mem_peak_slack"))
+                share = field.endswith("_share")
+                cells.append(
+                    _pct(value, signed=field == "median_mem_peak_slack", digits=0 if share else 1)
+                )
         table.add_row(name, *cells)
     return table

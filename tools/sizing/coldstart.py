@@ -391,8 +391,9 @@ def reasons(
     names = group.names
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     window = f"{len(names)} peer service{'s' if len(names) != 1 else ''}: {group.tier}"
+    idle = format_cpu(model.idle_cores)
     load_text = (
-        f"{format_cpu(model.idle_cores)} idle + {model.cores_per_rps * 1000:.3g}m per "
+        f"{'0m' if idle == '0' else idle} idle + {model.cores_per_rps * 1000:.3g}m per "
         f"request/s × {rps:.3g} req/s per pod"
         if model.cores_per_rps > 0 and rps is not None
         else f"median peer p95 CPU {format_cpu(model.idle_cores)}"
@@ -442,7 +443,7 @@ def reasons(
             margin=memory.cover.multiplier - 1,
             peers=names,
             text=f"peers peak at {format_memory(memory.peak)}; "
-            f"×{memory.cover.multiplier:.2f} {coverage}{floor_text}",
+            f"×{memory.cover.multiplier:.2f}: {coverage}{floor_text}",
         ),
         Reason(
             field="cpu_limit",
