@@ -64,21 +64,27 @@ def test_critical_services_get_three_replicas(capsys: pytest.CaptureFixture[str]
     assert code == 0 and json.loads(out)["recommendation"]["replicas"] == 3
 
 
-def test_unknown_similar_service_is_noted_not_fatal(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_misspelt_similar_service_is_refused_with_the_name_it_is_close_to(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     code, out, err = run(
-        capsys,
-        "--name",
-        "items-api",
-        "--language",
-        "python",
-        "--rps",
-        "5",
-        "--similar",
-        "recommendationservic",
+        capsys, "--name", "items-api", "--rps", "5", "--similar", "recommendationservic"
+    )
+    assert code == 2 and out == ""
+    assert err == (
+        "sizer propose: --similar: no history for similar service 'recommendationservic' "
+        "(did you mean recommendationservice?)\n"
+    )
+
+
+def test_an_unknown_similar_service_far_from_any_name_is_noted_not_fatal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys, "--name", "items-api", "--language", "python", "--rps", "5", "--similar", "nope"
     )
     assert code == 0 and "kind: Deployment" in out
-    assert "no history for similar service 'recommendationservic'" in err
-    assert "did you mean recommendationservice" in err
+    assert "no history for similar service 'nope'" in err and "sized from the other peers" in err
     code, _, err = run(capsys, "--name", "items-api", "--rps", "5", "--similar", "nope", "--strict")
     assert code == 2 and err.startswith("sizer propose: --similar: no history")
 

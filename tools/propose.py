@@ -36,6 +36,9 @@ IMAGE_PATTERN = (
 )
 PROBE_PATH_PATTERN = r"/[A-Za-z0-9._~/-]{0,200}"
 LoadUnit = Literal["rps", "messages"]
+# difflib similarity above which an unknown peer name is taken for a typo of a known one
+# (recomendationservice: 0.98 to recommendationservice; zzzzservice: 0.70 to adservice).
+TYPO_CUTOFF = 0.85
 # Kinds whose load is requests; a worker's is messages (or none: sized from peers alone).
 REQUEST_KINDS = ("http", "grpc", "gateway", "frontend")
 # Validation context for a request read back from storage: it was valid when it was stored,
@@ -141,12 +144,20 @@ class SizeRequest(BaseModel):
         )
 
 
-def unknown_similar(request: SizeRequest, catalog: PeerCatalog) -> list[str]:
-    """One note per named similar service the catalog has no history for."""
+def unknown_similar(
+    request: SizeRequest, catalog: PeerCatalog, *, misspelt_only: bool = False
+) -> list[str]:
+    """One note per named similar service the catalog has no history for; with
+    ``misspelt_only``, only those a known name is close to (most likely a typo)."""
     notes = []
     for name in request.similar:
         if catalog.get(name) is None:
-            close = difflib.get_close_matches(name, catalog.names(), n=3)
+            if misspelt_only:
+                close = difflib.get_close_matches(name, catalog.names(), n=1, cutoff=TYPO_CUTOFF)
+                if not close:
+                    continue
+            else:
+                close = difflib.get_close_matches(name, catalog.names(), n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             notes.append(f"no history for similar service {name!r}{hint}")
     return notes

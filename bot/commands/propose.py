@@ -91,6 +91,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         catalog = load_catalog(source)
     except (OSError, TraceError, ValueError) as exc:
         raise UsageError(f"cannot read history {source}: {exc}") from None
+    misspelt = unknown_similar(request, catalog, misspelt_only=True)
+    if misspelt:
+        # A typo of a known peer would size from every other peer instead: often 10× off.
+        raise UsageError(f"--similar: {'; '.join(misspelt)}")
     try:
         rec = propose(request, catalog, settings.policy, settings.coldstart, strict=args.strict)
     except UnknownPeerError as exc:
