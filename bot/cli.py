@@ -120,6 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = "__".join(str(p) for p in error["loc"]).upper()
         print(f"sizer: setting {where}: {error['msg']}", file=sys.stderr)
         return 2
+    for name, close in Settings.unread(os.environ):
+        hint = f" (did you mean {close}?)" if close else ""
+        print(
+            f"sizer: warning: {name} is not a setting Sizer reads{hint}; ignored", file=sys.stderr
+        )
     command = next(c for c in commands if args.command == c.NAME)
     try:
         return command.run(args, settings)

@@ -13,7 +13,9 @@ Nothing in Sizer reads the environment anywhere else, and nothing reads it at im
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -751,6 +753,19 @@ class _Strategies(_Group):
         description="e.g. SIZER_RIGHTSIZE__PEAK_HEADROOM_BYTES=0",
     )
 
+    @classmethod
+    def nested_names(cls) -> frozenset[str]:
+        """``SIZER_POLICY__MIN_REPLICAS`` and the like: one variable per engine setting."""
+        names: set[str] = set()
+        for field in cls.model_fields.values():
+            model = field.annotation
+            if isinstance(field.validation_alias, str) and isinstance(model, type):
+                names.update(
+                    f"{field.validation_alias}__{name.upper()}"
+                    for name in getattr(model, "model_fields", {})
+                )
+        return frozenset(names)
+
 
 class Settings(BaseModel):
     """Every group, built once; parts take the group they need, never the whole object."""
@@ -807,6 +822,26 @@ class Settings(BaseModel):
             coldstart=strategies.coldstart,
             rightsize=strategies.rightsize,
         )
+
+    @classmethod
+    def unread(cls, environ: Mapping[str, str]) -> list[tuple[str, str | None]]:
+        """``SIZER_*`` variables no setting reads, each with the setting it is closest to.
+
+        A misspelt name is otherwise silently ignored and its default used. The variables
+        Kubernetes adds for a Service whose name starts with ``sizer`` (``X_SERVICE_HOST``,
+        ``X_SERVICE_PORT…``, ``X_PORT…``) are not settings and are not reported.
+        """
+        known = cls.env_names() | _Strategies.nested_names()
+        services = [n.removesuffix("_SERVICE_HOST") for n in environ if n.endswith("_SERVICE_HOST")]
+        out = []
+        for name in sorted(environ):
+            if not name.startswith("SIZER_") or name in known:
+                continue
+            if any(name.startswith((f"{x}_SERVICE_", f"{x}_PORT")) for x in services):
+                continue
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.8)
+            out.append((name, close[0] if close else None))
+        return out
 
     @classmethod
     def env_names(cls) -> frozenset[str]:
