@@ -118,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         error = exc.errors()[0]
         where = "__".join(str(p) for p in error["loc"]).upper()
-        print(f"sizer: setting {where}: {error['msg']}", file=sys.stderr)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        print(f"sizer: setting {where}: {message}", file=sys.stderr)
         return 2
     for name, close in Settings.unread(os.environ):
         hint = f" (did you mean {close}?)" if close else ""

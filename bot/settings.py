@@ -143,6 +143,7 @@ class RedisSettings(_Group):
 
 # the variable PrometheusSettings.url is read from, named in errors about that URL
 PROMETHEUS_URL_SETTING = "PROMETHEUS_URL"
+_HTTP_URL = re.compile(r"https?://[^\s/]+(/\S*)?\Z")
 
 
 class PrometheusSettings(_Group):
@@ -151,6 +152,19 @@ class PrometheusSettings(_Group):
         validation_alias=PROMETHEUS_URL_SETTING,
         description="metrics for history, peers and verification",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty variable is an unset one
+        if not _HTTP_URL.fullmatch(value):
+            raise ValueError(
+                f"give the server's base URL with its scheme, e.g. http://prometheus:9090 "
+                f"(got {value[:80]!r})"
+            )
+        return value
+
     timeout_s: float = Field(
         30.0,
         gt=0,

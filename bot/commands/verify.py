@@ -9,6 +9,7 @@ input.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 import time
@@ -60,7 +61,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("workload", metavar="WORKLOAD", help="deployment / container name")
     parser.add_argument("--namespace", "-n", help="default: the one namespace it runs in")
     parser.add_argument("--since", default="24h", help="window ending now (default 24h)")
-    parser.add_argument("--at", type=float, help="end of the window, Unix seconds (default now)")
+    parser.add_argument(
+        "--at",
+        type=_unix_seconds,
+        metavar="UNIX_SECONDS",
+        help="end of the window, Unix seconds (default now)",
+    )
     parser.add_argument("--json", action="store_true", help="print the verification as JSON")
 
 
@@ -122,3 +128,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     print(result.model_dump_json(indent=1) if args.json else render(result))
     return 0 if result.verdict == "met" else 1
+
+
+def _unix_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"give Unix seconds, e.g. {int(time.time()) - 3600} for an hour ago (got {text!r})"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"give Unix seconds after 1970 (got {text!r})")
+    return value

@@ -73,9 +73,9 @@ def test_verify_url_without_scheme_is_one_line(
     env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     env.setenv("PROMETHEUS_URL", "localhost:9090")
-    assert main(["verify", "orders", "-n", "lab"]) == 1
+    assert main(["verify", "orders", "-n", "lab"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "localhost:9090 is unreachable" in err
+    assert err.count("\n") == 1 and "PROMETHEUS_URL: give the server's base URL with its" in err
 
 
 def test_verify_bad_label_setting(

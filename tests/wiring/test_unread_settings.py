@@ -38,3 +38,22 @@ def test_kubernetes_service_links_and_every_read_name_are_not_reported() -> None
         **{name: "x" for name in Settings.env_names()},
     }
     assert Settings.unread(environ) == [("SIZER_NOTHING", None)]
+
+
+@pytest.mark.parametrize("url", ["127.0.0.1:9090", "prometheus", "http://", "http:// x"])
+def test_a_prometheus_url_without_its_scheme_stops_start_up_in_one_line(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_URL", url)
+    assert main(["verify", "cartservice"]) == 2
+    assert capsys.readouterr().err == (
+        "sizer: setting PROMETHEUS_URL: give the server's base URL with its scheme, e.g. "
+        f"http://prometheus:9090 (got {url!r})\n"
+    )
+
+
+def test_verify_at_names_the_unit_it_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["verify", "cartservice", "--at", "yesterday"])
+    assert stop.value.code == 2
+    assert "argument --at: give Unix seconds, e.g. " in capsys.readouterr().err
