@@ -222,14 +222,16 @@ def load_trace(directory: Path | str) -> Trace:
     """Load and validate one trace directory."""
     root = Path(directory)
     if not root.is_dir():
-        raise TraceError(root, 0, "not a directory (a trace is a directory; see traces/FORMAT.md)")
+        raise TraceError(
+            root, 0, "not a directory (a trace is a directory; see docs/trace-format.md)"
+        )
     for name in ("services.csv", "usage.csv.gz"):
         if not (root / name).is_file():
             raise TraceError(
                 root / name,
                 0,
                 "file is missing (a trace directory holds services.csv and "
-                "usage.csv[.gz]; see traces/FORMAT.md)",
+                "usage.csv[.gz]; see docs/trace-format.md)",
             )
     services = read_services(root / "services.csv")
     usage_pods = read_usage(root / "usage.csv.gz", services)
