@@ -120,5 +120,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print("---\n# Image: not set (give --image); a proposal without one is never applied")
     print(f"# Why (confidence {rec.confidence:.2f}, history: {catalog.source})")
     for reason in rec.reasons:
-        print(f"# {reason.field}: {reason.text}")
+        print(f"# {_reason_line(reason.field, reason.text)}")
     return 0
+
+
+_LABELS = {
+    "cpu_request": "CPU request",
+    "cpu_limit": "CPU limit",
+    "memory_request": "Memory request",
+    "memory_limit": "Memory limit",
+}
+
+
+def _reason_line(field: str, text: str) -> str:
+    """``Memory limit: peers peak at …``; a reason that already opens with its number and
+    field (``2 replicas: …``, ``confidence 0.31: …``) is not labelled twice."""
+    label = _LABELS.get(field)
+    if label is None:
+        return text[:1].upper() + text[1:]
+    return f"{label}: {text}"
