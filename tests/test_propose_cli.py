@@ -43,8 +43,9 @@ def test_propose_prints_a_deployment_and_the_reasons(capsys: pytest.CaptureFixtu
     assert parse_memory(limits["memory"]) >= parse_memory(requests["memory"])
     assert parse_cpu(requests["cpu"]) > 0
     assert "recommendationservice" in why
-    for field in ("replicas", "cpu_request", "memory_request", "memory_limit"):
-        assert f"# {field}:" in why
+    for line in ("replicas: peak", "CPU request:", "Memory request:", "Memory limit:"):
+        assert line in why
+    assert "# replicas:" not in why and "confidence: confidence" not in why.lower()
 
 
 def test_propose_json_matches_the_engine(capsys: pytest.CaptureFixture[str]) -> None:
