@@ -104,6 +104,10 @@ def test_an_unknown_similar_service_far_from_any_name_is_noted_not_fatal(
         ),
         (["--name", "items", "--rps", "100-50"], "is reversed; write it low-high"),
         (
+            ["--name", "items", "--rps", "5", "--messages", "3"],
+            "http services are sized from requests per second; drop the messages/s range",
+        ),
+        (
             ["--name", "items", "--rps", "5", "--language", "cobol"],
             "--language 'cobol' is unknown; use one of: go",
         ),

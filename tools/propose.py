@@ -109,7 +109,7 @@ class SizeRequest(BaseModel):
         return framework
 
     @model_validator(mode="after")
-    def _load(self) -> SizeRequest:
+    def _load(self, info: ValidationInfo) -> SizeRequest:
         for unit, low, high in (
             ("rps", self.rps_low, self.rps_high),
             ("messages/s", self.messages_low, self.messages_high),
@@ -122,8 +122,15 @@ class SizeRequest(BaseModel):
             raise ValueError(
                 f"a {self.kind} service needs its expected requests per second (rps_low, rps_high)"
             )
-        if self.kind == "worker" and self.rps_high is not None and self.messages_high is not None:
-            raise ValueError("give a worker's load as messages/s or requests/s, not both")
+        if self.rps_high is not None and self.messages_high is not None:
+            if self.kind == "worker":
+                raise ValueError("give a worker's load as messages/s or requests/s, not both")
+            if not (info.context or {}).get("stored"):
+                # one load sizes the replicas; the other would be silently ignored
+                raise ValueError(
+                    f"{self.kind} services are sized from requests per second; "
+                    "drop the messages/s range (a worker's load)"
+                )
         return self
 
     def load(self) -> tuple[float, float, LoadUnit] | None:
