@@ -18,7 +18,10 @@ moving window run continuously and react to kills; KRR is a report, applied at e
 and blind to kills in between. VPA's updater evicts a pod only when its requests fall outside
 the recommender's [lower bound, upper bound] (or after a kill); for the others a new size is
 applied when a request or limit moves by more than ``min_change`` or the memory limit rises.
-Each applied change is a resize. Recommenders read at most ``lookback`` of history.
+Each applied change is a resize. Recommenders read at most ``lookback`` of history. VPA and
+Autopilot are computed for all of a service's ticks at once before its replay
+(:mod:`tools.sizing.baselines.vpa_windows`, :mod:`~tools.sizing.baselines.autopilot_windows`),
+to the same sizes as one at a time.
 
 After the first check, each check period is scored on the time-weighted mean request in
 force against the p95 of its 5-minute usage (the benchmark's slack); a service's slack is
@@ -27,6 +30,7 @@ the median over its periods.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -35,23 +39,36 @@ from functools import partial
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.backtest.runner import rps_percentiles
 from tools.sizing import coldstart, rightsize
-from tools.sizing.baselines import autopilot_mw, krr_simple, vpa
+from tools.sizing.baselines import autopilot_mw, autopilot_windows, krr_simple, vpa, vpa_windows
 from tools.sizing.goals import Goals
 from tools.sizing.models import Policy, Recommendation, UsageHistory
 from tools.sizing.oom import OomRaiseSettings, raise_after_oom
 from tools.sizing.profiles import PeerProfile, profile_from_history
 from tools.sizing.rightsize import RightsizeSettings, format_time
 from tools.sizing.scoring import pooled_window_means, relative_slack, score
+from tools.sizing.spans import Proposal, Span
 from tools.traces import Trace
 
 Reaction = Literal["raise", "recompute", "wait"]
 Resize = Callable[[UsageHistory, Policy], Recommendation]
 # Whether to re-size now: the size in force, what the recommender reads, the period just ended.
 Admit = Callable[[Recommendation, UsageHistory, UsageHistory], bool]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A recommender made for one service's whole usage, reading spans of it: ``resize`` and
+    ``admit`` give what the plain ones give on the spans' histories, with what does not change
+    between ticks computed once."""
+
+    resize: Callable[[Span, Policy], Recommendation | Proposal]
+    admit: Callable[[Recommendation, Span, Span], bool] | None = None
+
 
 # A check period is scored only with at least an hour of 5-minute windows.
 MIN_PERIOD_WINDOWS = 12
@@ -85,6 +102,20 @@ class LoopRecommender:
     # Apply a new size only when it moves by more than min_change (VPA's updater applies
     # the whole target whenever it evicts).
     min_change: bool = True
+    # The same resize and admit, made once per service for the windows [start, end) the
+    # replay will read at its checks and ticks (None: call them as they are).
+    prepare: Callable[[UsageHistory, Sequence[tuple[int, int]]], Prepared] | None = None
+
+    def prepared(self, usage: UsageHistory, windows: Sequence[tuple[int, int]]) -> Prepared:
+        if self.prepare is not None:
+            return self.prepare(usage, windows)
+        resize, admit = self.resize, self.admit
+        return Prepared(
+            lambda span, policy: resize(span.history, policy),
+            None
+            if admit is None
+            else lambda current, span, period: admit(current, span.history, period.history),
+        )
 
 
 def _krr(history: UsageHistory, policy: Policy) -> Recommendation:
@@ -124,8 +155,12 @@ def vpa_updater_admits(
     current: Recommendation, history: UsageHistory, period: UsageHistory | None = None
 ) -> bool:
     """VPA's updater: evict when a request is outside the recommended [lower, upper] range."""
+    return _evicts(current, lambda: _vpa_estimate(history))
+
+
+def _evicts(current: Recommendation, estimate: Callable[[], vpa.VpaEstimate]) -> bool:
     try:
-        est = _vpa_estimate(history)
+        est = estimate()
     except ValueError:
         return False
     return _outside(current.cpu_request_cores * 1000, est.cpu_millicores) or _outside(
@@ -133,20 +168,36 @@ def vpa_updater_admits(
     )
 
 
+def _prepare_vpa(usage: UsageHistory, windows: Sequence[tuple[int, int]]) -> Prepared:
+    windowed = vpa_windows.Windowed(usage, windows=windows)
+    return Prepared(
+        windowed.recommend,
+        lambda current, span, period: _evicts(current, lambda: windowed.estimate(span)),
+    )
+
+
+def _prepare_autopilot(usage: UsageHistory, windows: Sequence[tuple[int, int]]) -> Prepared:
+    return Prepared(autopilot_windows.Windowed(usage, windows=windows).propose)
+
+
 def sizer_goal_missed(
     current: Recommendation,
     history: UsageHistory,
     period: UsageHistory,
     goals: Goals | None = None,
+    *,
+    usage: tuple[int, float, float] | None = None,
 ) -> bool:
     """Sizer's check: a right-size is proposed only when the period just ended missed a goal.
 
     The goals are the report's (:mod:`bot.feedback.goals`): requests within 10 % of the p95
     of 5-minute usage, no CPU saturation, a memory limit above every sample. A period with
-    too little usage to judge proposes nothing.
+    too little usage to judge proposes nothing. ``usage`` is the period's
+    :attr:`~tools.sizing.spans.Span.five_minute_p95` when the caller already has it.
     """
     g = goals or Goals()
-    if len(pooled_window_means(period.pods, memory=False)) < MIN_PERIOD_WINDOWS:
+    windows = len(pooled_window_means(period.pods, memory=False)) if usage is None else usage[0]
+    if windows < MIN_PERIOD_WINDOWS:
         return False
     m = score(
         period.pods,
@@ -154,12 +205,24 @@ def sizer_goal_missed(
         current.cpu_limit_cores,
         float(current.memory_request_bytes),
         None if current.memory_limit_bytes is None else float(current.memory_limit_bytes),
+        p95=None if usage is None else usage[1:],
     )
     return (
         not g.requests_fit(m.cpu_slack, m.mem_slack)
         or g.saturated(m.cpu_saturated_share)
         or m.oom_events > 0
     )
+
+
+def _prepare_sizer(
+    resize: Resize, usage: UsageHistory, windows: Sequence[tuple[int, int]]
+) -> Prepared:
+    def goal_missed(current: Recommendation, span: Span, period: Span) -> bool:
+        return sizer_goal_missed(
+            current, span.history, period.history, usage=period.five_minute_p95
+        )
+
+    return Prepared(lambda span, policy: resize(span.history, policy), goal_missed)
 
 
 def loop_recommenders(
@@ -176,17 +239,27 @@ def loop_recommenders(
     tuned = (settings or RightsizeSettings()).holding_for(check_every_s / 3600)
     sizer = partial(rightsize.recommend, settings=tuned)
     return {
-        "sizer": LoopRecommender(sizer, continuous=False, on_kill="raise", admit=sizer_goal_missed),
+        "sizer": LoopRecommender(
+            sizer,
+            continuous=False,
+            on_kill="raise",
+            admit=sizer_goal_missed,
+            prepare=partial(_prepare_sizer, sizer),
+        ),
         "vpa": LoopRecommender(
             _vpa,
             continuous=True,
             on_kill="recompute",
             admit=vpa_updater_admits,
             min_change=False,
+            prepare=_prepare_vpa,
         ),
         "krr-simple": LoopRecommender(_krr, continuous=False, on_kill="wait"),
         "autopilot-mw": LoopRecommender(
-            autopilot_mw.recommend, continuous=True, on_kill="recompute"
+            autopilot_mw.recommend,
+            continuous=True,
+            on_kill="recompute",
+            prepare=_prepare_autopilot,
         ),
     }
 
@@ -267,13 +340,14 @@ def _moved(old: float | None, new: float | None, tolerance: float) -> bool:
     return abs(new - old) / old > tolerance
 
 
-def _apply(run: _Run, new: Recommendation, at: int, tolerance: float | None) -> None:
-    """Apply ``new`` if it moves by more than ``tolerance`` (always when None)."""
+def _apply(run: _Run, new: Recommendation | Proposal, at: int, tolerance: float | None) -> None:
+    """Apply ``new`` if it moves by more than ``tolerance`` (if it differs at all when None)."""
     old = run.size
     if tolerance is None:
-        if new != old:
-            run.size = new
-            run.changes.append((at, new))
+        made = new.make() if isinstance(new, Proposal) else new
+        if made != old:
+            run.size = made
+            run.changes.append((at, made))
             run.resizes += 1
         return
     pairs = [
@@ -289,13 +363,26 @@ def _apply(run: _Run, new: Recommendation, at: int, tolerance: float | None) -> 
         new.memory_limit_bytes is None or new.memory_limit_bytes > old.memory_limit_bytes
     )
     if rises or any(_moved(a, b, tolerance) for a, b in pairs):
-        run.size = new
-        run.changes.append((at, new))
+        made = new.make() if isinstance(new, Proposal) else new
+        run.size = made
+        run.changes.append((at, made))
         run.resizes += 1
 
 
 def _schedule(start: int, end: int, every: int) -> list[int]:
     return list(range(start + every, end, every))
+
+
+def _below(peaks: list[float | None], limit: int | None) -> bool:
+    return limit is None or all(p is None or p <= limit for p in peaks)
+
+
+def _rising(over: npt.NDArray[np.bool_], was_above: bool) -> npt.NDArray[np.bool_]:
+    """Where ``over`` turns true, given whether the sample before the first was above."""
+    rising = over.copy()
+    rising[1:] &= ~over[:-1]
+    rising[0] &= not was_above
+    return rising
 
 
 class _Replay:
@@ -307,18 +394,21 @@ class _Replay:
         self.policy = policy
         self.start = usage.start
         self.end = usage.end
-        self._last: tuple[int, UsageHistory] | None = None
-        # The p95 of each scored period's 5-minute usage: the same for every recommender.
-        self._period_usage: dict[tuple[int, int], tuple[float, float] | None] = {}
+        self._last: Span | None = None
+        # Each check period, whose 5-minute usage is the same for every recommender.
+        self._periods: dict[tuple[int, int], Span] = {}
 
-    def history(self, now: int) -> UsageHistory:
+    def window(self, now: int) -> tuple[int, int]:
+        """The [start, end) a recommender reads at ``now``."""
+        return max(self.start, now - self.settings.lookback_s), now
+
+    def history(self, now: int) -> Span:
         """What a recommender reads at ``now``; one object per instant (see _LastEstimate)."""
-        if self._last is None or self._last[0] != now:
-            start = max(self.start, now - self.settings.lookback_s)
-            self._last = (now, self.usage.between(start, now))
-        return self._last[1]
+        if self._last is None or self._last.end != now:
+            self._last = Span(self.usage, *self.window(now))
+        return self._last
 
-    def _resize(self, how: LoopRecommender, now: int) -> Recommendation | None:
+    def _resize(self, how: Prepared, now: int) -> Recommendation | Proposal | None:
         try:
             return how.resize(self.history(now), self.policy)
         except ValueError:
@@ -332,12 +422,13 @@ class _Replay:
             return None
         best: tuple[int, float] | None = None
         for i, pod in enumerate(self.usage.pods):
-            lo, hi = np.searchsorted(pod.timestamps, [a, b], side="left")
+            lo, hi = pod.timestamps.searchsorted(a), pod.timestamps.searchsorted(b)
             if lo == hi:
                 continue
-            over = pod.memory_bytes[lo:hi] > limit
-            rising = over & ~np.r_[above[i], over[:-1]]
-            hits = np.flatnonzero(rising)
+            memory = pod.memory_bytes[lo:hi]
+            if memory.max() <= limit:
+                continue
+            hits = np.flatnonzero(_rising(memory > limit, above[i]))
             if len(hits):
                 t = int(pod.timestamps[lo + hits[0]])
                 if best is None or t < best[0]:
@@ -348,16 +439,29 @@ class _Replay:
         """Count crossings in [a, b) with a fixed limit and carry each pod's state over."""
         count = 0
         for i, pod in enumerate(self.usage.pods):
-            lo, hi = np.searchsorted(pod.timestamps, [a, b], side="left")
+            lo, hi = pod.timestamps.searchsorted(a), pod.timestamps.searchsorted(b)
             if lo == hi:
                 continue
-            if limit is None:
+            memory = pod.memory_bytes[lo:hi]
+            if limit is None or memory.max() <= limit:
                 above[i] = False
                 continue
-            over = pod.memory_bytes[lo:hi] > limit
-            count += int(np.count_nonzero(over & ~np.r_[above[i], over[:-1]]))
+            over = memory > limit
+            count += int(np.count_nonzero(_rising(over, above[i])))
             above[i] = bool(over[-1])
         return count
+
+    def peaks(self, bounds: list[int]) -> list[list[float | None]]:
+        """Each pod's largest memory sample in [bounds[k], bounds[k + 1]), per k (None when
+        the pod has no sample there); the last bound is past every sample."""
+        per_pod: list[list[float | None]] = []
+        for pod in self.usage.pods:
+            cut = pod.timestamps.searchsorted(bounds)
+            sizes = np.diff(cut)
+            # empty intervals take no room, so each non-empty one ends where the next begins
+            maxima = iter(np.maximum.reduceat(pod.memory_bytes, cut[:-1][sizes > 0]).tolist())
+            per_pod.append([next(maxima) if n else None for n in sizes])
+        return [[pod[k] for pod in per_pod] for k in range(len(bounds) - 1)]
 
     def run(self, how: LoopRecommender, initial: Recommendation) -> _Run:
         s = self.settings
@@ -365,11 +469,21 @@ class _Replay:
         checks = set(_schedule(self.start, self.end, s.check_every_s))
         ticks = set(_schedule(self.start, self.end, s.tick_s)) if how.continuous else set()
         decisions = [*sorted(checks | ticks), self.end]
+        fast = how.prepared(self.usage, [self.window(t) for t in decisions[:-1]])
+        bounds = [self.start, *decisions]
+        peaks = self.peaks(bounds)
         above = [False] * len(self.usage.pods)
         t = self.start
-        for stop in decisions:
+        for k, stop in enumerate(decisions):
             while t < stop:
                 limit = state.size.memory_limit_bytes
+                if t == bounds[k] and _below(peaks[k], limit):
+                    # no sample above the limit all interval: no kill, and no pod stays above
+                    for i, peak in enumerate(peaks[k]):
+                        if peak is not None:
+                            above[i] = False
+                    t = stop
+                    break
                 kill = self.first_kill(limit, t, stop, above) if how.on_kill != "wait" else None
                 if kill is None:
                     state.kills.extend([t] * self.settle(limit, t, stop, above))
@@ -380,7 +494,7 @@ class _Replay:
                 new = (
                     raise_after_oom(state.size, used, format_time(at), OomRaiseSettings())
                     if how.on_kill == "raise"
-                    else self._resize(how, at + 1)
+                    else self._resize(fast, at + 1)
                 )
                 if new is not None:
                     _apply(state, new, at + 1, s.min_change if how.min_change else None)
@@ -388,13 +502,15 @@ class _Replay:
             if stop in checks or stop in ticks:
                 # The period a check judges; continuous recommenders read only the history.
                 period = (
-                    self.usage.between(max(self.start, stop - s.check_every_s), stop)
+                    self.period(max(self.start, stop - s.check_every_s), stop)
                     if stop in checks
                     else self.history(stop)
                 )
-                if how.admit is not None and not how.admit(state.size, self.history(stop), period):
+                if fast.admit is not None and not fast.admit(
+                    state.size, self.history(stop), period
+                ):
                     continue
-                new = self._resize(how, stop)
+                new = self._resize(fast, stop)
                 if new is not None:
                     _apply(state, new, stop, s.min_change if how.min_change else None)
         return state
@@ -404,7 +520,10 @@ class _Replay:
         used = self.period_usage(a, b)
         if used is None:
             return None, None
-        bounds = [(max(t, a), rec) for t, rec in state.changes if t < b]
+        # from the size in force at a on (the ones before it held no time in [a, b))
+        first = max(bisect.bisect_right(state.changes, a, key=lambda change: change[0]) - 1, 0)
+        held = itertools.takewhile(lambda change: change[0] < b, state.changes[first:])
+        bounds = [(max(t, a), rec) for t, rec in held]
         cpu = mem = 0.0
         for k, (t, rec) in enumerate(bounds):
             nxt = bounds[k + 1][0] if k + 1 < len(bounds) else b
@@ -414,20 +533,16 @@ class _Replay:
         cpu, mem = cpu / (b - a), mem / (b - a)
         return relative_slack(cpu, used[0]), relative_slack(mem, used[1])
 
+    def period(self, a: int, b: int) -> Span:
+        """The usage in [a, b), one object per period: its 5-minute p95 is made once."""
+        if (a, b) not in self._periods:
+            self._periods[a, b] = Span(self.usage, a, b)
+        return self._periods[a, b]
+
     def period_usage(self, a: int, b: int) -> tuple[float, float] | None:
         """p95 of the 5-minute CPU and memory usage in [a, b); None below an hour of windows."""
-        if (a, b) not in self._period_usage:
-            part = self.usage.between(a, b)
-            cpu5 = pooled_window_means(part.pods, memory=False)
-            if len(cpu5) < MIN_PERIOD_WINDOWS:
-                self._period_usage[a, b] = None
-            else:
-                mem5 = pooled_window_means(part.pods, memory=True)
-                self._period_usage[a, b] = (
-                    float(np.percentile(cpu5, 95)),
-                    float(np.percentile(mem5, 95)),
-                )
-        return self._period_usage[a, b]
+        windows, cpu, memory = self.period(a, b).five_minute_p95
+        return None if windows < MIN_PERIOD_WINDOWS else (cpu, memory)
 
 
 def _median(values: Sequence[float | None]) -> float | None:

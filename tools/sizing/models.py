@@ -106,6 +106,8 @@ class UsageHistory:
         """Largest number of pods reporting at one timestamp (replaced pods do not count)."""
         if not self.pods:
             return 0
+        if len(self.pods) == 1 and bool(np.all(np.diff(self.pods[0].timestamps) > 0)):
+            return 1 if len(self.pods[0]) else 0  # one pod, no timestamp twice: no need to count
         stamps = np.concatenate([p.timestamps for p in self.pods])
         if len(stamps) == 0:
             return 0

@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.sizing.models import FloatArray, IntArray, Policy, Reason, Recommendation, UsageHistory
 from tools.sizing.quantities import format_cpu, format_memory
-from tools.sizing.stats import linear_trend, recency_weights, weighted_quantile, window_series
+from tools.sizing.scoring import percentile
+from tools.sizing.stats import linear_trend, recency_weights, weighted_quantile, window_pair
 
 NAME = "sizer-rightsize"
 
@@ -157,10 +158,10 @@ class CpuLimit:
 
 
 def cpu_request(
-    stamps: IntArray, cpu5: FloatArray, basis: Basis, policy: Policy, s: RightsizeSettings
+    recency: FloatArray, cpu5: FloatArray, basis: Basis, policy: Policy, s: RightsizeSettings
 ) -> CpuRequest:
     """Recency-weighted quantile of 5-minute CPU, widened when history is short."""
-    q = weighted_quantile(cpu5, recency_weights(stamps, basis.now, s.half_life_h), s.quantile)
+    q = weighted_quantile(cpu5, recency, s.quantile)
     margin = s.request_widening * dispersion(cpu5) * basis.widen
     cores = max(q * (1 + margin), policy.min_cpu_cores)
     return CpuRequest(q, margin, cores, cores > q * (1 + margin))
@@ -175,7 +176,7 @@ def memory_trend(
 
 
 def memory_request(
-    stamps: IntArray,
+    recency: FloatArray,
     mem5: FloatArray,
     trend: MemoryTrend,
     basis: Basis,
@@ -183,7 +184,7 @@ def memory_request(
     s: RightsizeSettings,
 ) -> MemoryRequest:
     """Recency-weighted quantile of 5-minute memory plus part of the projected growth."""
-    q = weighted_quantile(mem5, recency_weights(stamps, basis.now, s.half_life_h), s.quantile)
+    q = weighted_quantile(mem5, recency, s.quantile)
     growth = (
         trend.slope_per_h * s.trend_request_share * trend.projection_h if trend.growing else 0.0
     )
@@ -236,8 +237,7 @@ def recommend(
 ) -> Recommendation:
     """Per-pod size for the next ``horizon_h`` hours from the workload's own history."""
     s = settings or RightsizeSettings()
-    cpu_t, cpu5 = window_series(history.pods, memory=False)
-    mem_t, mem5 = window_series(history.pods, memory=True)
+    stamps, cpu5, mem5 = window_pair(history.pods)
     if len(cpu5) < s.min_windows:
         raise InsufficientHistory(
             f"{history.service} has {len(cpu5)} five-minute windows of history; "
@@ -252,9 +252,10 @@ def recommend(
         windows=len(cpu5),
         widen=_widening(hours),
     )
-    cpu_req = cpu_request(cpu_t, cpu5, basis, policy, s)
-    trend = memory_trend(mem_t, mem5, basis, s)
-    mem_req = memory_request(mem_t, mem5, trend, basis, policy, s)
+    recency = recency_weights(stamps, basis.now, s.half_life_h)
+    cpu_req = cpu_request(recency, cpu5, basis, policy, s)
+    trend = memory_trend(stamps, mem5, basis, s)
+    mem_req = memory_request(recency, mem5, trend, basis, policy, s)
     mem_lim = memory_limit(history.concat("memory"), trend, mem_req, basis, policy, s)
     cpu_lim = cpu_limit(history.concat("cpu"), cpu_req, policy, s)
     confidence = history_confidence(hours, basis.windows, history.interval_s, basis.pods)
@@ -377,8 +378,8 @@ def reasons(
 
 def dispersion(values: FloatArray) -> float:
     """(p95 − p50) / p95: 0 for flat usage, near 1 for spiky usage."""
-    p95 = float(np.percentile(values, 95))
-    return (p95 - float(np.percentile(values, 50))) / p95 if p95 > 0 else 0.0
+    p95 = percentile(values, 95)
+    return (p95 - percentile(values, 50)) / p95 if p95 > 0 else 0.0
 
 
 def history_confidence(hours: float, windows: int, interval_s: int, pods: int) -> float:

@@ -17,6 +17,8 @@ and the bot's 24 h verification.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from pydantic import BaseModel
 
@@ -39,17 +41,40 @@ def window_means(timestamps: IntArray, values: FloatArray, window_s: int = WINDO
     """Mean of the samples in each aligned window that holds at least one sample."""
     if len(timestamps) == 0:
         return np.zeros(0)
-    keys = timestamps // window_s
-    # timestamps are ascending, so equal keys are contiguous
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    starts = window_starts(timestamps // window_s)
     sums = np.add.reduceat(values, starts)
-    counts = np.diff(np.r_[starts, len(values)])
+    counts = np.diff(np.append(starts, len(values)))
     return np.asarray(sums / counts, dtype=np.float64)
+
+
+def window_starts(keys: IntArray) -> IntArray:
+    """Where each run of equal window keys begins (timestamps are ascending, so the samples
+    of one window are contiguous)."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate(([0], np.flatnonzero(keys[1:] != keys[:-1]) + 1))
 
 
 def pooled_window_means(pods: tuple[PodSeries, ...], memory: bool) -> FloatArray:
     parts = [window_means(p.timestamps, p.memory_bytes if memory else p.cpu_cores) for p in pods]
     return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def percentile(values: FloatArray, q: float) -> float:
+    """``float(np.percentile(values, q))``: linear interpolation between the two order
+    statistics around rank q/100 × (n − 1), computed as numpy computes it (numpy's own
+    machinery costs a hundred times the partition it needs on a few thousand values)."""
+    n = len(values)
+    if n == 0 or not np.isfinite(values).all():
+        return float(np.percentile(values, q))
+    rank = (n - 1) * (q / 100)
+    if rank >= n - 1:
+        return float(values.max())
+    below = math.floor(rank)
+    share = rank - below
+    a, b = np.partition(values, (below, below + 1))[[below, below + 1]]
+    step = b - a
+    return float(b - step * (1 - share) if share >= 0.5 else a + step * share)
 
 
 def relative_slack(provisioned: float | None, used: float) -> float | None:
@@ -73,14 +98,24 @@ def score(
     cpu_limit: float | None,
     mem_request: float,
     mem_limit: float | None,
+    *,
+    p95: tuple[float, float] | None = None,
 ) -> SizeMetrics:
-    """All benchmark metrics for one per-pod size against the pods' samples."""
+    """All benchmark metrics for one per-pod size against the pods' samples.
+
+    ``p95`` is the p95 of the pods' 5-minute CPU and memory when the caller already has it
+    (scoring many sizes against the same samples).
+    """
     cpu_raw = np.concatenate([p.cpu_cores for p in pods]) if pods else np.zeros(0)
     mem_raw = np.concatenate([p.memory_bytes for p in pods]) if pods else np.zeros(0)
     if len(cpu_raw) == 0:
         raise ValueError("cannot score against an empty window")
-    cpu_p95 = float(np.percentile(pooled_window_means(pods, memory=False), 95))
-    mem_p95 = float(np.percentile(pooled_window_means(pods, memory=True), 95))
+    if p95 is None:
+        p95 = (
+            percentile(pooled_window_means(pods, memory=False), 95),
+            percentile(pooled_window_means(pods, memory=True), 95),
+        )
+    cpu_p95, mem_p95 = p95
     mem_max = float(mem_raw.max())
     oom = (
         sum(count_crossings(p.memory_bytes, mem_limit) for p in pods)

@@ -12,4 +12,7 @@ and not a straw man:
 
 All are pure functions of typed inputs (numpy + pydantic, no I/O) returning a
 :class:`~tools.sizing.models.Recommendation` whose reasons name the statistic behind each number.
+:mod:`.vpa_windows` and :mod:`.autopilot_windows` give VPA's and Autopilot's answers, to the
+last bit, for the thousands of overlapping windows a closed-loop replay reads, computed
+together.
 """

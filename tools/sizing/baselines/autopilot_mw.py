@@ -19,6 +19,7 @@ Borg enforces the recommendation as the task's limit, so it is both request and 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.sizing.baselines._describe import bytes_text, cores_text, describe_window
 from tools.sizing.models import FloatArray, IntArray, Policy, Reason, Recommendation, UsageHistory
+from tools.sizing.spans import Proposal
 
 NAME = "autopilot-mw"
 
@@ -59,7 +61,7 @@ class AutopilotSettings(BaseModel):
     cpu_limit: bool = Field(True, description="enforce the CPU recommendation as the limit")
 
 
-def _decay(windows: IntArray, now: int, half_life_s: float) -> FloatArray:
+def decay(windows: IntArray, now: int, half_life_s: float) -> FloatArray:
     """2^(−age / half-life), age counted in whole 5-minute windows as in the paper."""
     return np.asarray(np.exp2(-((now - windows) * WINDOW_S) / half_life_s), dtype=np.float64)
 
@@ -93,7 +95,7 @@ def decayed_percentiles(
     order = np.argsort(values, kind="stable")
     ordered = values[order]
     ordered_windows = windows[order]
-    base = _decay(ordered_windows, int(at.max()), half_life_s)
+    base = decay(ordered_windows, int(at.max()), half_life_s)
     if load_adjusted:
         base = base * ordered
     # One row per evaluation window: the weights it had seen, accumulated in value order.
@@ -114,12 +116,18 @@ def recommend(
     still gets a schedulable size.
     """
     settings = settings or AutopilotSettings()
+    return proposal(history, policy, settings, *window_statistics(history, settings)).make()
+
+
+def window_statistics(
+    history: UsageHistory, settings: AutopilotSettings
+) -> tuple[int, list[float], list[float]]:
+    """The number of evaluations in the last T_stable and the CPU and memory statistic at each."""
     if history.samples == 0:
         raise ValueError(f"service {history.service}: Autopilot needs at least one sample")
     windows = np.concatenate([p.timestamps for p in history.pods]) // WINDOW_S
     cpu = history.concat("cpu")
     memory = history.concat("memory")
-    margin = 1 + settings.safety_margin
     at = _evaluation_windows(windows, settings.stabilisation_window_s)
     cpu_stats = decayed_percentiles(
         cpu,
@@ -141,17 +149,62 @@ def recommend(
             settings.memory_percentile,
             load_adjusted=False,
         )
+    return len(at), cpu_stats, mem_stats
+
+
+def proposal(
+    history: UsageHistory | Callable[[], UsageHistory],
+    policy: Policy,
+    settings: AutopilotSettings,
+    evaluations: int,
+    cpu_stats: list[float],
+    mem_stats: list[float],
+) -> Proposal:
+    """The size from the statistic at each of the last T_stable's evaluations; the reasons are
+    written when its recommendation is made (a replay applies few of the sizes it is given),
+    from ``history`` (or what it returns: a replay need not cut a window it never reads)."""
+    margin = 1 + settings.safety_margin
     cpu_recs = [v * margin for v in cpu_stats]
     mem_recs = [v * margin for v in mem_stats]
-    cpu_stat, mem_stat = max(cpu_recs) / margin, max(mem_recs) / margin
     cpu_request = max(max(cpu_recs), policy.min_cpu_cores)
     # whole bytes, rounded up; round() first so 1e8 × 1.1 does not become 110000001
     mem_request = math.ceil(round(max(max(mem_recs), float(policy.min_memory_bytes)), 3))
+    cpu_limit = cpu_request if settings.cpu_limit else None
+
+    def make() -> Recommendation:
+        cpu_stat, mem_stat = max(cpu_recs) / margin, max(mem_recs) / margin
+        read = history() if callable(history) else history
+        return Recommendation(
+            service=read.service,
+            strategy=NAME,
+            replicas=max(read.replicas(), 1),
+            cpu_request_cores=cpu_request,
+            cpu_limit_cores=cpu_limit,
+            memory_request_bytes=mem_request,
+            memory_limit_bytes=mem_request,
+            confidence=1.0,
+            reasons=_reasons(
+                read, settings, evaluations, cpu_request, mem_request, cpu_stat, mem_stat
+            ),
+        )
+
+    return Proposal(cpu_request, cpu_limit, mem_request, mem_request, make)
+
+
+def _reasons(
+    history: UsageHistory,
+    settings: AutopilotSettings,
+    evaluations: int,
+    cpu_request: float,
+    mem_request: int,
+    cpu_stat: float,
+    mem_stat: float,
+) -> tuple[Reason, ...]:
     window = describe_window(history)
     hours = settings.stabilisation_window_s / 3600
-    stable = f"max over {len(at)} recommendations in the last {hours:g} h"
+    stable = f"max over {evaluations} recommendations in the last {hours:g} h"
     mem_name = "max" if settings.memory_percentile is None else f"p{settings.memory_percentile:g}"
-    reasons = (
+    return (
         Reason(
             field="cpu_request",
             value=cpu_request,
@@ -188,15 +241,4 @@ def recommend(
             window=window,
             text="Borg enforces the memory recommendation as the limit.",
         ),
-    )
-    return Recommendation(
-        service=history.service,
-        strategy=NAME,
-        replicas=max(history.replicas(), 1),
-        cpu_request_cores=cpu_request,
-        cpu_limit_cores=cpu_request if settings.cpu_limit else None,
-        memory_request_bytes=mem_request,
-        memory_limit_bytes=mem_request,
-        confidence=1.0,
-        reasons=reasons,
     )

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.sizing.baselines._describe import bytes_text, cores_text, describe_window
 from tools.sizing.models import Policy, Reason, Recommendation, UsageHistory
+from tools.sizing.scoring import percentile
 
 NAME = "krr-simple"
 
@@ -65,7 +65,7 @@ def recommend(
     pods = [p for p in history.pods if len(p)]
     if not pods:
         raise ValueError(f"service {history.service}: KRR needs at least one sample")
-    cpu_stat = max(float(np.percentile(p.cpu_cores, settings.cpu_percentile)) for p in pods)
+    cpu_stat = max(percentile(p.cpu_cores, settings.cpu_percentile) for p in pods)
     mem_stat = max(float(p.memory_bytes.max()) for p in pods)
     cpu = max(_round_up(cpu_stat, CPU_PREC_POWER), settings.cpu_min_millicores / 1000)
     buffer = settings.memory_buffer_percentage / 100

@@ -233,13 +233,15 @@ class Bounds:
     raw_target: float  # the target percentile before margin and minimum, in cores or bytes
 
 
-def _estimate(
+def estimate_bounds(
     percentile_of: dict[float, float],
     settings: VpaSettings,
     confidence: float,
     minimum: int,
     to_amount: float,
 ) -> Bounds:
+    """Bounds from the histogram's percentiles (``to_amount`` converts them to VPA amounts)."""
+
     def amount(p: float) -> int:
         return _with_margin(_amount(percentile_of[p] * to_amount), settings.safety_margin_fraction)
 
@@ -302,10 +304,12 @@ def estimate(history: UsageHistory, settings: VpaSettings | None = None) -> VpaE
 
     confidence = confidence_days(history)
     return VpaEstimate(
-        cpu_millicores=_estimate(
+        cpu_millicores=estimate_bounds(
             cpu_p, settings, confidence, settings.pod_min_cpu_millicores, 1000.0
         ),
-        memory_bytes=_estimate(mem_p, settings, confidence, settings.pod_min_memory_bytes, 1.0),
+        memory_bytes=estimate_bounds(
+            mem_p, settings, confidence, settings.pod_min_memory_bytes, 1.0
+        ),
         confidence_days=confidence,
         memory_peaks=len(peaks),
     )
