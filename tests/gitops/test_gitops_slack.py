@@ -91,7 +91,8 @@ def _approve(bot: GitOpsBot, user: str = "UAPPROVER") -> tuple[str, str]:
     eventually(lambda: bot.runtime.service.get(ref.proposal_id).message_ts == ts)
     click = sr.block_action("sizer_approve", ref.encode(), user, "C1", ts, THREAD)
     assert bot.sender.interactive(click).status == 200
-    bot.sender.interactive(click)  # a double click
+    # a double click: a second interaction (its own trigger_id), not a redelivery of the first
+    bot.sender.interactive(sr.block_action("sizer_approve", ref.encode(), user, "C1", ts, THREAD))
     return ref.proposal_id, ts
 
 
