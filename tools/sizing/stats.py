@@ -7,25 +7,21 @@ import math
 import numpy as np
 
 from tools.sizing.models import FloatArray, IntArray, PodSeries
-from tools.sizing.scoring import WINDOW_S, window_means, window_starts
+from tools.sizing.scoring import WINDOW_S, window_starts
 
 
 def window_series(pods: tuple[PodSeries, ...], memory: bool) -> tuple[IntArray, FloatArray]:
     """5-minute means of all pods with the start time of each window (pods pooled)."""
-    stamps: list[IntArray] = []
-    values: list[FloatArray] = []
-    for pod in pods:
-        if not len(pod):
-            continue
-        values.append(window_means(pod.timestamps, pod.memory_bytes if memory else pod.cpu_cores))
-        stamps.append(_distinct(pod.timestamps // WINDOW_S) * WINDOW_S)
-    if not values:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    return np.concatenate(stamps), np.concatenate(values)
+    stamps, cpu, mem = window_pair(pods)
+    return stamps, mem if memory else cpu
 
 
 def window_pair(pods: tuple[PodSeries, ...]) -> tuple[IntArray, FloatArray, FloatArray]:
-    """:func:`window_series` of CPU and of memory at once (the windows are the same)."""
+    """:func:`window_series` of CPU and of memory at once (the windows are the same).
+
+    A pod's timestamps ascend, so each window's samples are one run (as in
+    :func:`~tools.sizing.scoring.window_means`) and its key is the run's first.
+    """
     stamps: list[IntArray] = []
     cpu: list[FloatArray] = []
     memory: list[FloatArray] = []
@@ -37,7 +33,7 @@ def window_pair(pods: tuple[PodSeries, ...]) -> tuple[IntArray, FloatArray, Floa
         counts = np.diff(np.append(starts, len(keys)))
         cpu.append(np.add.reduceat(pod.cpu_cores, starts) / counts)
         memory.append(np.add.reduceat(pod.memory_bytes, starts) / counts)
-        stamps.append(_distinct(keys) * WINDOW_S)
+        stamps.append(keys[starts] * WINDOW_S)
     if not stamps:
         return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0)
     return np.concatenate(stamps), np.concatenate(cpu), np.concatenate(memory)
@@ -45,11 +41,6 @@ def window_pair(pods: tuple[PodSeries, ...]) -> tuple[IntArray, FloatArray, Floa
 
 def _ascending(keys: IntArray) -> bool:
     return bool((keys[1:] >= keys[:-1]).all())
-
-
-def _distinct(keys: IntArray) -> IntArray:
-    """``np.unique(keys)``, without sorting when the keys are already in order."""
-    return keys[window_starts(keys)] if _ascending(keys) else np.unique(keys)
 
 
 def recency_weights(stamps: IntArray, now: int, half_life_h: float | None) -> FloatArray:
